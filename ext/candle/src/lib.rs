@@ -1,0 +1,16 @@
+//! Rust core of the candle Ruby gem.
+//!
+//! Core modules (`hub`, `device`, `error`, `cancel`, ...) know nothing of Ruby and
+//! are covered by `cargo test`; `bindings` is the thin magnus layer on top.
+
+pub mod cancel;
+pub mod device;
+pub mod error;
+pub mod hub;
+
+mod bindings;
+
+#[magnus::init]
+fn init(ruby: &magnus::Ruby) -> Result<(), magnus::Error> {
+    bindings::init(ruby)
+}

@@ -1,0 +1,1 @@
+task bench: :compile
