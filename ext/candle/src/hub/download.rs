@@ -1,0 +1,330 @@
+//! The download policy: warm cache first, offline rules, negative cache,
+//! one metadata request, locked body transfer, atomic publish.
+
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hf_hub::RepoType;
+
+use crate::cancel::CancelToken;
+use crate::err;
+use crate::error::{Error, Result};
+use crate::hub::cache::{io_err, is_commit, repo_type_name, RepoCache};
+use crate::hub::config::HubConfig;
+use crate::hub::id::filter_files;
+use crate::hub::transfer::{Client, MetaOutcome, Target};
+use crate::hub::validate::{validate_filename, validate_repo_id, validate_revision};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgressEvent {
+    Start { repo: String, file: String, total: u64 },
+    Progress { repo: String, file: String, bytes: u64, total: u64 },
+    Cached { repo: String, file: String, total: u64 },
+    Done { repo: String, file: String, bytes: u64, total: u64 },
+    Retry { repo: String, file: String, attempt: u32, wait_ms: u64, reason: String },
+}
+
+pub trait ProgressSink: Send + Sync {
+    fn event(&self, e: ProgressEvent);
+}
+
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn event(&self, _e: ProgressEvent) {}
+}
+
+#[derive(Clone, Debug)]
+pub struct FileRequest {
+    pub repo_id: String,
+    pub repo_type: RepoType,
+    pub revision: String,
+    pub filename: String,
+}
+
+impl FileRequest {
+    pub fn model(repo_id: &str, filename: &str) -> Self {
+        Self { repo_id: repo_id.into(), repo_type: RepoType::Model, revision: "main".into(), filename: filename.into() }
+    }
+}
+
+fn validate_req(req: &FileRequest) -> Result<()> {
+    validate_repo_id(&req.repo_id)?;
+    validate_revision(&req.revision)?;
+    validate_filename(&req.filename)
+}
+
+fn offline_error(cfg: &HubConfig, req: &FileRequest) -> Error {
+    err!(
+        Offline,
+        "{} from {} {} (revision {}) is not in the cache {} and offline mode is on (HF_HUB_OFFLINE or local_files_only:); unset HF_HUB_OFFLINE / pass local_files_only: false, or run `candle download {}` while online",
+        req.filename,
+        repo_type_name(req.repo_type),
+        req.repo_id,
+        req.revision,
+        cfg.cache_dir.display(),
+        req.repo_id
+    )
+}
+
+fn size_of(p: &Path) -> u64 {
+    fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Never touches the network.
+pub fn cached_path(cfg: &HubConfig, req: &FileRequest) -> Option<PathBuf> {
+    validate_req(req).ok()?;
+    let rc = RepoCache::new(&cfg.cache_dir, &req.repo_id, req.repo_type);
+    let commit = rc.resolve_commit(&req.revision)?;
+    rc.cached_file(&commit, &req.filename)
+}
+
+/// Exclusive advisory lock on `blobs/<etag>.lock`; the lock file is removed
+/// (while still held) on drop. After `flock` succeeds we check that the path
+/// still names the locked inode, so removal cannot let two holders in.
+struct BlobLock {
+    path: PathBuf,
+    file: Option<fs::File>,
+}
+
+impl Drop for BlobLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+        drop(self.file.take());
+    }
+}
+
+fn lock_blob(lock_path: &Path, cancel: &CancelToken) -> Result<BlobLock> {
+    loop {
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path)
+            .map_err(|e| io_err("cannot open lock file", lock_path, e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            use std::os::unix::io::AsRawFd;
+            loop {
+                let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if r == 0 {
+                    break;
+                }
+                let e = std::io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => {}
+                    _ => return Err(io_err("cannot lock", lock_path, e)),
+                }
+                cancel.check()?;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let same = match (f.metadata(), fs::metadata(lock_path)) {
+                (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+                _ => false,
+            };
+            if !same {
+                continue; // the previous holder removed it: lock the new one
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = cancel;
+        return Ok(BlobLock { path: lock_path.to_path_buf(), file: Some(f) });
+    }
+}
+
+/// Returns `snapshots/<commit>/<file>`.
+pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<PathBuf> {
+    validate_req(req)?;
+    let rc = RepoCache::new(&cfg.cache_dir, &req.repo_id, req.repo_type);
+    let rev_is_commit = is_commit(&req.revision);
+    let cached_event = |p: &Path| {
+        progress.event(ProgressEvent::Cached { repo: req.repo_id.clone(), file: req.filename.clone(), total: size_of(p) })
+    };
+
+    if let Some(commit) = rc.resolve_commit(&req.revision) {
+        if rev_is_commit || !cfg.refresh || cfg.offline {
+            if let Some(p) = rc.cached_file(&commit, &req.filename) {
+                cached_event(&p);
+                return Ok(p);
+            }
+            if rc.is_known_missing(&commit, &req.filename) {
+                return Err(err!(
+                    EntryNotFound,
+                    "{} not found in {} at revision {} (remembered from an earlier request; pass refresh: true to check again)",
+                    req.filename,
+                    req.repo_id,
+                    req.revision
+                ));
+            }
+        }
+    }
+    if cfg.offline {
+        return Err(offline_error(cfg, req));
+    }
+    cancel.check()?;
+
+    let client = Client::new(cfg);
+    let t = Target { repo_id: &req.repo_id, revision: &req.revision, filename: &req.filename };
+    let repo = rc.repo_at(&req.revision);
+    let meta = match client.metadata(&repo, &t, progress, cancel)? {
+        MetaOutcome::Found(m) => m,
+        MetaOutcome::Missing { commit, error } => {
+            if let Some(c) = commit {
+                rc.mark_missing(&c, &req.filename)?;
+                if !rev_is_commit {
+                    rc.write_ref(&req.revision, &c)?;
+                }
+            }
+            return Err(error);
+        }
+    };
+
+    let blob = rc.blob_path(&meta.etag);
+    let blobs_dir = blob.parent().unwrap().to_path_buf();
+    if blob.is_file() {
+        cached_event(&blob);
+    } else {
+        fs::create_dir_all(&blobs_dir).map_err(|e| io_err("cannot create", &blobs_dir, e))?;
+        let _lock = lock_blob(&blobs_dir.join(format!("{}.lock", meta.etag)), cancel)?;
+        if blob.is_file() {
+            cached_event(&blob);
+        } else {
+            progress.event(ProgressEvent::Start { repo: req.repo_id.clone(), file: req.filename.clone(), total: meta.size });
+            let incomplete = blobs_dir.join(format!("{}.incomplete", meta.etag));
+            client.download_body(&t, &meta, &incomplete, progress, cancel)?;
+            fs::rename(&incomplete, &blob).map_err(|e| io_err("cannot move download into", &blob, e))?;
+            progress.event(ProgressEvent::Done {
+                repo: req.repo_id.clone(),
+                file: req.filename.clone(),
+                bytes: meta.size,
+                total: meta.size,
+            });
+        }
+    }
+    let path = rc.link_snapshot_file(&meta.commit, &req.filename, &meta.etag)?;
+    if !rev_is_commit {
+        rc.write_ref(&req.revision, &meta.commit)?;
+    }
+    Ok(path)
+}
+
+/// (commit, files) for a revision: online from the API, offline from the cache.
+fn list(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, cancel: &CancelToken) -> Result<(String, Vec<String>)> {
+    validate_repo_id(repo_id)?;
+    validate_revision(revision)?;
+    let rc = RepoCache::new(&cfg.cache_dir, repo_id, repo_type);
+    if cfg.offline {
+        let commit = rc.resolve_commit(revision).filter(|c| rc.snapshot_dir(c).is_dir()).ok_or_else(|| {
+            err!(
+                Offline,
+                "{} {} (revision {}) is not in the cache {} and offline mode is on (HF_HUB_OFFLINE or local_files_only:); unset HF_HUB_OFFLINE, or run `candle download {}` while online",
+                repo_type_name(repo_type),
+                repo_id,
+                revision,
+                cfg.cache_dir.display(),
+                repo_id
+            )
+        })?;
+        let files = rc.snapshot_files(&commit);
+        return Ok((commit, files));
+    }
+    cancel.check()?;
+    let client = Client::new(cfg);
+    let t = Target { repo_id, revision, filename: "" };
+    let info = client.repo_info(&rc.repo_at(revision), &t, &NoProgress, cancel)?;
+    if !is_commit(revision) {
+        rc.write_ref(revision, &info.sha)?;
+    }
+    Ok((info.sha, info.files))
+}
+
+/// Files of a repository at a revision.
+pub fn files(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, cancel: &CancelToken) -> Result<Vec<String>> {
+    Ok(list(cfg, repo_id, repo_type, revision, cancel)?.1)
+}
+
+/// Downloads every file (filtered by allow/ignore globs) with up to
+/// `max_workers` threads; returns `snapshots/<commit>`.
+#[allow(clippy::too_many_arguments)]
+pub fn snapshot(
+    cfg: &HubConfig,
+    repo_id: &str,
+    repo_type: RepoType,
+    revision: &str,
+    allow: &[String],
+    ignore: &[String],
+    max_workers: usize,
+    progress: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<PathBuf> {
+    let (commit, all) = list(cfg, repo_id, repo_type, revision, cancel)?;
+    let wanted = filter_files(&all, allow, ignore)?;
+    for f in &wanted {
+        validate_filename(f)?;
+    }
+    let rc = RepoCache::new(&cfg.cache_dir, repo_id, repo_type);
+    let workers = max_workers.max(1).min(wanted.len().max(1));
+    let inner = CancelToken::new();
+    let next = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    let first_err: Mutex<Option<Error>> = Mutex::new(None);
+    let record = |e: Error| {
+        let mut g = first_err.lock().unwrap_or_else(|p| p.into_inner());
+        if g.is_none() {
+            *g = Some(e);
+        }
+        inner.cancel();
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !finished.load(Ordering::SeqCst) {
+                if cancel.is_cancelled() {
+                    inner.cancel();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| loop {
+                    if inner.is_cancelled() {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(name) = wanted.get(i) else { break };
+                    let req = FileRequest {
+                        repo_id: repo_id.to_string(),
+                        repo_type,
+                        revision: commit.clone(),
+                        filename: name.clone(),
+                    };
+                    if let Err(e) = download(cfg, &req, progress, &inner) {
+                        record(e);
+                        break;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            if h.join().is_err() {
+                record(err!(Download, "a download worker thread panicked"));
+            }
+        }
+        finished.store(true, Ordering::SeqCst);
+    });
+    if let Some(e) = first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if cancel.is_cancelled() {
+            return Err(Error::interrupted());
+        }
+        return Err(e);
+    }
+    cancel.check()?;
+    let dir = rc.snapshot_dir(&commit);
+    fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, e))?;
+    Ok(dir)
+}

@@ -1,0 +1,29 @@
+//! The HuggingFace Hub: configuration, cache layout, transfer. Free of magnus.
+//!
+//! - `config`: `HubConfig` (cache dir, endpoint, token, offline, retries)
+//! - `validate`: input checks before any request
+//! - `id`: `parse_id`, `pick_gguf`, glob filters
+//! - `cache`: cache layout + scan / verify / delete / link
+//! - `transfer`: HTTP (ureq 3) with retries, resume, integrity
+//! - `download`: the policy (`download`, `cached_path`, `files`, `snapshot`)
+
+pub mod cache;
+pub mod config;
+pub mod download;
+pub mod id;
+pub mod transfer;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use hf_hub::RepoType;
+
+pub use cache::{
+    delete, is_commit, link, parse_repo_type, repo_type_name, scan, verify, BlobReport, BlobStatus, CachedFile,
+    CachedRepo, CachedRevision, DeleteReport, RepoCache,
+};
+pub use config::{ConfigSummary, HubConfig, Overrides, RetryPolicy, Token};
+pub use download::{cached_path, download, files, snapshot, FileRequest, NoProgress, ProgressEvent, ProgressSink};
+pub use id::{filter_files, parse_id, pick_gguf, DEFAULT_QUANT_PREFERENCE};
+pub use validate::{validate_filename, validate_repo_id, validate_revision};

@@ -1,0 +1,594 @@
+//! HTTP transfer with ureq 3: metadata request, body download with resume,
+//! retries (Retry-After, exponential backoff + jitter), sha256 check,
+//! cancellation, typed errors. The token is sent only to the endpoint's origin.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hf_hub::Repo;
+use sha2::{Digest, Sha256};
+use ureq::http::Response;
+use ureq::Body;
+
+use crate::cancel::CancelToken;
+use crate::err;
+use crate::error::{Error, Result};
+use crate::hub::cache::is_sha256;
+use crate::hub::config::HubConfig;
+use crate::hub::download::{ProgressEvent, ProgressSink};
+use crate::hub::validate::validate_server_token;
+
+const CHUNK: usize = 1 << 20;
+const PROGRESS_BYTES: u64 = 1 << 20;
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+const MAX_REDIRECTS: usize = 10;
+
+/// What a request is about (for messages and events).
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    pub repo_id: &'a str,
+    pub revision: &'a str,
+    pub filename: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMetadata {
+    pub commit: String,
+    /// Normalized (quotes and `W/` stripped); the blob's file name.
+    pub etag: String,
+    pub size: u64,
+    /// Where to GET the bytes (the CDN Location for LFS files).
+    pub body_url: String,
+}
+
+#[derive(Debug)]
+pub enum MetaOutcome {
+    Found(FileMetadata),
+    /// 404 EntryNotFound; `commit` from `x-repo-commit` when the server sent it.
+    Missing { commit: Option<String>, error: Error },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoInfo {
+    pub sha: String,
+    pub files: Vec<String>,
+}
+
+/// Outcome of one attempt.
+enum Fail {
+    Fatal(Error),
+    Retry { reason: String, after: Option<Duration>, rate_limited: bool },
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Fatal(e)
+    }
+}
+
+/// `scheme://host:port`, lowercase, default port filled in.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let mut authority = &rest[..auth_end];
+    if let Some(i) = authority.rfind('@') {
+        authority = &authority[i + 1..];
+    }
+    let authority = authority.to_ascii_lowercase();
+    let has_port = match authority.rfind(':') {
+        Some(i) => !authority[i..].contains(']'),
+        None => false,
+    };
+    let authority = if has_port {
+        authority
+    } else {
+        match scheme.as_str() {
+            "http" => format!("{authority}:80"),
+            "https" => format!("{authority}:443"),
+            _ => authority,
+        }
+    };
+    Some(format!("{scheme}://{authority}"))
+}
+
+fn is_absolute(loc: &str) -> bool {
+    let l = loc.to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://")
+}
+
+/// Resolves a relative `Location` against `base`.
+fn join_url(base: &str, loc: &str) -> String {
+    if loc.starts_with("//") {
+        let scheme = base.split("://").next().unwrap_or("https");
+        return format!("{scheme}:{loc}");
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..auth_end];
+    if loc.starts_with('/') {
+        return format!("{scheme}://{authority}{loc}");
+    }
+    let path = &rest[auth_end..];
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let dir = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "/",
+    };
+    format!("{scheme}://{authority}{dir}{loc}")
+}
+
+fn header(resp: &Response<Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Strips `W/` and quotes.
+pub fn normalize_etag(raw: &str) -> String {
+    let s = raw.trim();
+    let s = s.strip_prefix("W/").unwrap_or(s);
+    s.replace('"', "")
+}
+
+/// `Content-Range: bytes a-b/total` -> (a, total)
+fn content_range(resp: &Response<Body>) -> Option<(u64, Option<u64>)> {
+    let v = header(resp, "content-range")?;
+    let v = v.strip_prefix("bytes")?.trim();
+    let (range, total) = v.split_once('/')?;
+    let start = range.split('-').next()?.trim().parse().ok()?;
+    Some((start, total.trim().parse().ok()))
+}
+
+fn retry_after(resp: &Response<Body>) -> Option<Duration> {
+    let v = header(resp, "retry-after")?;
+    let secs: f64 = v.parse().ok()?;
+    if secs.is_finite() && secs >= 0.0 {
+        Some(Duration::from_secs_f64(secs.min(86_400.0)))
+    } else {
+        None
+    }
+}
+
+fn conn_fail(e: ureq::Error) -> Fail {
+    match e {
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) => Fail::Fatal(err!(Download, "invalid request: {}", e)),
+        other => Fail::Retry { reason: format!("connection error: {other}"), after: None, rate_limited: false },
+    }
+}
+
+fn io_fatal(what: &str, path: &Path, e: std::io::Error) -> Fail {
+    Fail::Fatal(err!(Download, "{} {}: {}", what, path.display(), e))
+}
+
+/// The transfer client: borrows the config's single agent.
+pub struct Client<'a> {
+    cfg: &'a HubConfig,
+    endpoint_origin: Option<String>,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(cfg: &'a HubConfig) -> Self {
+        Self { cfg, endpoint_origin: origin(&cfg.endpoint) }
+    }
+
+    /// `{endpoint}/{repo.url()}/resolve/{url_revision}/{file}`
+    pub fn resolve_url(&self, repo: &Repo, filename: &str) -> String {
+        format!("{}/{}/resolve/{}/{}", self.cfg.endpoint, repo.url(), repo.url_revision(), filename)
+    }
+
+    /// GET, with `Authorization` only when `url` is on the endpoint's origin.
+    fn get(&self, url: &str, range: Option<&str>) -> std::result::Result<Response<Body>, Fail> {
+        let mut rb = self.cfg.agent().get(url);
+        if let Some(r) = range {
+            rb = rb.header("Range", r);
+        }
+        if let Some(t) = &self.cfg.token {
+            if self.endpoint_origin.is_some() && origin(url) == self.endpoint_origin {
+                rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
+            }
+        }
+        rb.call().map_err(conn_fail)
+    }
+
+    fn status_fail(&self, resp: &Response<Body>, t: &Target) -> Fail {
+        let st = resp.status().as_u16();
+        match st {
+            401 | 403 => {
+                let hint = if self.cfg.token_present() {
+                    "the token in use was rejected or has no access (gated repositories need their terms accepted on the Hub)"
+                } else {
+                    "the repository may be gated, private or missing; set HF_TOKEN or pass token: with a HuggingFace access token"
+                };
+                Fail::Fatal(err!(Authentication, "access to {} denied (HTTP {}): {}", t.repo_id, st, hint))
+            }
+            404 => Fail::Fatal(self.not_found(resp, t).1),
+            429 => Fail::Retry {
+                reason: "rate limited (HTTP 429)".into(),
+                after: retry_after(resp),
+                rate_limited: true,
+            },
+            408 | 500..=599 => Fail::Retry {
+                reason: format!("server error (HTTP {st})"),
+                after: retry_after(resp),
+                rate_limited: false,
+            },
+            _ => Fail::Fatal(err!(
+                Download,
+                "unexpected HTTP {} for {} of {} (revision {})",
+                st,
+                t.filename,
+                t.repo_id,
+                t.revision
+            )),
+        }
+    }
+
+    /// 404 -> (kind is EntryNotFound?, error)
+    fn not_found(&self, resp: &Response<Body>, t: &Target) -> (bool, Error) {
+        match header(resp, "x-error-code").as_deref() {
+            Some("RepositoryNotFound") => (
+                false,
+                err!(RepositoryNotFound, "repository {} not found on {} (if it is private or gated, set HF_TOKEN)", t.repo_id, self.cfg.endpoint),
+            ),
+            Some("RevisionNotFound") => {
+                (false, err!(RevisionNotFound, "revision {} not found in {}", t.revision, t.repo_id))
+            }
+            _ if t.filename.is_empty() => (
+                false,
+                err!(RepositoryNotFound, "repository {} (revision {}) not found on {}", t.repo_id, t.revision, self.cfg.endpoint),
+            ),
+            _ => (
+                true,
+                err!(EntryNotFound, "{} not found in {} at revision {}", t.filename, t.repo_id, t.revision),
+            ),
+        }
+    }
+
+    /// Runs `f` until it succeeds, fails fatally, or the retry budget is spent.
+    fn retrying<T>(
+        &self,
+        t: &Target,
+        progress: &dyn ProgressSink,
+        cancel: &CancelToken,
+        mut f: impl FnMut() -> std::result::Result<T, Fail>,
+    ) -> Result<T> {
+        let policy = &self.cfg.retry;
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            cancel.check()?;
+            let (reason, after, rate_limited) = match f() {
+                Ok(v) => return Ok(v),
+                Err(Fail::Fatal(e)) => return Err(e),
+                Err(Fail::Retry { reason, after, rate_limited }) => (reason, after, rate_limited),
+            };
+            attempt += 1;
+            let exhausted = |why: &str| -> Error {
+                if rate_limited {
+                    err!(
+                        RateLimited,
+                        "the Hub is rate-limiting requests for {} of {} ({}; {} retries, {:.1}s waited); try again later, or set HF_TOKEN (authenticated requests get higher limits)",
+                        t.filename,
+                        t.repo_id,
+                        why,
+                        attempt - 1,
+                        waited.as_secs_f64()
+                    )
+                } else {
+                    err!(
+                        Download,
+                        "downloading {} of {} (revision {}) failed after {} retries: {} ({})",
+                        t.filename,
+                        t.repo_id,
+                        t.revision,
+                        attempt - 1,
+                        reason,
+                        why
+                    )
+                }
+            };
+            if attempt > policy.max_retries {
+                return Err(exhausted("retry limit reached"));
+            }
+            let remaining = policy.max_total_wait.saturating_sub(waited);
+            let wait = match after {
+                Some(a) => {
+                    if a > remaining {
+                        return Err(exhausted(&format!("server asked to wait {}s, over the retry budget", a.as_secs())));
+                    }
+                    a
+                }
+                None => {
+                    let exp = policy.base_delay.saturating_mul(1u32 << (attempt - 1).min(16));
+                    let exp = exp.min(Duration::from_secs(30));
+                    let jitter = exp.mul_f64(rand::random::<f64>() * 0.25);
+                    let w = exp + jitter;
+                    if remaining.is_zero() && !w.is_zero() {
+                        return Err(exhausted("retry time budget spent"));
+                    }
+                    w.min(remaining)
+                }
+            };
+            progress.event(ProgressEvent::Retry {
+                repo: t.repo_id.to_string(),
+                file: t.filename.to_string(),
+                attempt,
+                wait_ms: wait.as_millis() as u64,
+                reason: reason.clone(),
+            });
+            cancel.sleep(wait)?;
+            waited += wait;
+        }
+    }
+
+    fn etag_commit(&self, resp: &Response<Body>) -> std::result::Result<(String, String), Fail> {
+        let etag = header(resp, "x-linked-etag")
+            .or_else(|| header(resp, "etag"))
+            .map(|e| normalize_etag(&e))
+            .ok_or_else(|| Fail::Fatal(err!(Download, "the Hub answer has no ETag header (is HF_ENDPOINT a Hub?)")))?;
+        let commit = header(resp, "x-repo-commit")
+            .ok_or_else(|| Fail::Fatal(err!(Download, "the Hub answer has no X-Repo-Commit header (is HF_ENDPOINT a Hub?)")))?;
+        validate_server_token("etag", &etag)?;
+        validate_server_token("commit", &commit)?;
+        Ok((etag, commit))
+    }
+
+    fn metadata_once(&self, t: &Target, first_url: &str) -> std::result::Result<MetaOutcome, Fail> {
+        let mut url = first_url.to_string();
+        for _ in 0..MAX_REDIRECTS {
+            let resp = self.get(&url, Some("bytes=0-0"))?;
+            let st = resp.status().as_u16();
+            if matches!(st, 301 | 302 | 303 | 307 | 308) {
+                let loc = header(&resp, "location")
+                    .ok_or_else(|| Fail::Fatal(err!(Download, "HTTP {} without Location for {}", st, t.filename)))?;
+                if !is_absolute(&loc) && !loc.starts_with("//") {
+                    url = join_url(&url, &loc);
+                    continue;
+                }
+                let loc = if loc.starts_with("//") { join_url(&url, &loc) } else { loc };
+                let (etag, commit) = self.etag_commit(&resp)?;
+                let size = match header(&resp, "x-linked-size").and_then(|s| s.parse::<u64>().ok()) {
+                    Some(n) => n,
+                    None => {
+                        let r2 = self.get(&loc, Some("bytes=0-0"))?;
+                        match r2.status().as_u16() {
+                            206 => content_range(&r2).and_then(|c| c.1),
+                            200 => r2.body().content_length(),
+                            _ => return Err(self.status_fail(&r2, t)),
+                        }
+                        .ok_or_else(|| Fail::Fatal(err!(Download, "cannot determine the size of {} of {}", t.filename, t.repo_id)))?
+                    }
+                };
+                return Ok(MetaOutcome::Found(FileMetadata { commit, etag, size, body_url: loc }));
+            }
+            if st == 200 || st == 206 {
+                let (etag, commit) = self.etag_commit(&resp)?;
+                let size = if st == 206 { content_range(&resp).and_then(|c| c.1) } else { None }
+                    .or_else(|| header(&resp, "x-linked-size").and_then(|s| s.parse().ok()))
+                    .or_else(|| if st == 200 { resp.body().content_length() } else { None })
+                    .ok_or_else(|| Fail::Fatal(err!(Download, "the Hub answer for {} of {} has no size (Content-Range)", t.filename, t.repo_id)))?;
+                return Ok(MetaOutcome::Found(FileMetadata { commit, etag, size, body_url: url }));
+            }
+            if st == 404 {
+                let (entry, error) = self.not_found(&resp, t);
+                if entry {
+                    let commit = header(&resp, "x-repo-commit").filter(|c| validate_server_token("commit", c).is_ok());
+                    return Ok(MetaOutcome::Missing { commit, error });
+                }
+                return Err(Fail::Fatal(error));
+            }
+            return Err(self.status_fail(&resp, t));
+        }
+        Err(Fail::Fatal(err!(Download, "too many redirects for {} of {}", t.filename, t.repo_id)))
+    }
+
+    /// Metadata request (`Range: bytes=0-0`), with retries.
+    pub fn metadata(&self, repo: &Repo, t: &Target, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<MetaOutcome> {
+        let url = self.resolve_url(repo, t.filename);
+        self.retrying(t, progress, cancel, || self.metadata_once(t, &url))
+    }
+
+    /// `GET {endpoint}/api/{models|datasets|spaces}/{repo}/revision/{rev}`.
+    pub fn repo_info(&self, repo: &Repo, t: &Target, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<RepoInfo> {
+        let first = format!("{}/api/{}", self.cfg.endpoint, repo.api_url());
+        let once = || -> std::result::Result<RepoInfo, Fail> {
+            let mut url = first.clone();
+            for _ in 0..MAX_REDIRECTS {
+                let resp = self.get(&url, None)?;
+                let st = resp.status().as_u16();
+                if matches!(st, 301 | 302 | 303 | 307 | 308) {
+                    let loc = header(&resp, "location")
+                        .ok_or_else(|| Fail::Fatal(err!(Download, "HTTP {} without Location", st)))?;
+                    url = if is_absolute(&loc) { loc } else { join_url(&url, &loc) };
+                    continue;
+                }
+                if st != 200 {
+                    return Err(self.status_fail(&resp, t));
+                }
+                let v: serde_json::Value = resp
+                    .into_body()
+                    .into_with_config()
+                    .limit(256 << 20)
+                    .read_json()
+                    .map_err(|e| Fail::Retry { reason: format!("bad repository info answer: {e}"), after: None, rate_limited: false })?;
+                let sha = v
+                    .get("sha")
+                    .and_then(|s| s.as_str())
+                    .ok_or_else(|| Fail::Fatal(err!(Download, "repository info for {} has no commit sha", t.repo_id)))?
+                    .to_string();
+                validate_server_token("commit", &sha)?;
+                let files = v
+                    .get("siblings")
+                    .and_then(|s| s.as_array())
+                    .map(|a| a.iter().filter_map(|x| x.get("rfilename")?.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                return Ok(RepoInfo { sha, files });
+            }
+            Err(Fail::Fatal(err!(Download, "too many redirects for {}", t.repo_id)))
+        };
+        self.retrying(t, progress, cancel, once)
+    }
+
+    /// Downloads the body into `incomplete` (resuming from its length), then
+    /// checks length and, for sha256 etags, the digest. On an integrity
+    /// failure the partial file is deleted; on interruption it is kept.
+    pub fn download_body(
+        &self,
+        t: &Target,
+        meta: &FileMetadata,
+        incomplete: &Path,
+        progress: &dyn ProgressSink,
+        cancel: &CancelToken,
+    ) -> Result<()> {
+        let open_err = |e: std::io::Error| err!(Download, "cannot open {}: {}", incomplete.display(), e);
+        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(incomplete).map_err(open_err)?;
+        let mut hasher = Sha256::new();
+        let mut have: u64 = 0;
+        // re-hash what a previous attempt left
+        {
+            let len = file.metadata().map_err(open_err)?.len();
+            if len > meta.size {
+                file.set_len(0).map_err(open_err)?;
+            } else if len > 0 {
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    cancel.check()?;
+                    let n = file.read(&mut buf).map_err(open_err)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                    have += n as u64;
+                }
+            }
+            file.seek(SeekFrom::Start(have)).map_err(open_err)?;
+        }
+        let total = meta.size;
+        let mut last_emit = (Instant::now(), have);
+        let mut buf = vec![0u8; CHUNK];
+
+        let restart = |file: &mut File, hasher: &mut Sha256, have: &mut u64| -> std::result::Result<(), Fail> {
+            file.set_len(0).map_err(|e| io_fatal("cannot truncate", incomplete, e))?;
+            file.seek(SeekFrom::Start(0)).map_err(|e| io_fatal("cannot seek", incomplete, e))?;
+            *hasher = Sha256::new();
+            *have = 0;
+            Ok(())
+        };
+
+        let once = || -> std::result::Result<(), Fail> {
+            if have == total && total > 0 {
+                return Ok(());
+            }
+            let range = format!("bytes={have}-");
+            let resp = self.get(&meta.body_url, Some(&range))?;
+            match resp.status().as_u16() {
+                206 => {
+                    if content_range(&resp).map(|c| c.0) != Some(have) {
+                        restart(&mut file, &mut hasher, &mut have)?;
+                        return Err(Fail::Retry { reason: "server answered a different range".into(), after: None, rate_limited: false });
+                    }
+                }
+                200 => {
+                    if have > 0 {
+                        restart(&mut file, &mut hasher, &mut have)?;
+                    }
+                }
+                416 => {
+                    if total == 0 && have == 0 {
+                        return Ok(());
+                    }
+                    restart(&mut file, &mut hasher, &mut have)?;
+                    return Err(Fail::Retry { reason: "range not satisfiable".into(), after: None, rate_limited: false });
+                }
+                _ => return Err(self.status_fail(&resp, t)),
+            }
+            let mut reader = resp.into_body().into_reader();
+            loop {
+                cancel.check()?;
+                let n = match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
+                        return Err(Fail::Retry {
+                            reason: format!("connection lost after {have} of {total} bytes: {e}"),
+                            after: None,
+                            rate_limited: false,
+                        })
+                    }
+                };
+                file.write_all(&buf[..n]).map_err(|e| io_fatal("cannot write", incomplete, e))?;
+                hasher.update(&buf[..n]);
+                have += n as u64;
+                if have > total {
+                    break;
+                }
+                if have - last_emit.1 >= PROGRESS_BYTES || last_emit.0.elapsed() >= PROGRESS_INTERVAL {
+                    last_emit = (Instant::now(), have);
+                    progress.event(ProgressEvent::Progress {
+                        repo: t.repo_id.to_string(),
+                        file: t.filename.to_string(),
+                        bytes: have,
+                        total,
+                    });
+                }
+            }
+            if have < total {
+                return Err(Fail::Retry {
+                    reason: format!("connection closed after {have} of {total} bytes"),
+                    after: None,
+                    rate_limited: false,
+                });
+            }
+            Ok(())
+        };
+        self.retrying(t, progress, cancel, once)?;
+
+        let integrity = |detail: String| -> Error {
+            drop(fs::remove_file(incomplete));
+            err!(
+                Integrity,
+                "integrity check failed for {} of {} (revision {}): {}; the corrupt download was deleted, try again",
+                t.filename,
+                t.repo_id,
+                t.revision,
+                detail
+            )
+        };
+        file.flush().map_err(open_err)?;
+        file.sync_all().map_err(open_err)?;
+        let len = file.metadata().map_err(open_err)?.len();
+        drop(file);
+        if len != total {
+            return Err(integrity(format!("expected {total} bytes, got {len}")));
+        }
+        if is_sha256(&meta.etag) {
+            let got = hex::encode(hasher.finalize());
+            if !got.eq_ignore_ascii_case(&meta.etag) {
+                return Err(integrity(format!("expected sha256 {}, got {}", meta.etag, got)));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_transfer_url_helpers() {
+        assert_eq!(origin("https://huggingface.co/x/y").unwrap(), "https://huggingface.co:443");
+        assert_eq!(origin("http://127.0.0.1:8080/a?b").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(origin("HTTP://U:P@Host"), Some("http://host:80".into()));
+        assert_ne!(origin("http://127.0.0.1:1/a"), origin("http://127.0.0.1:2/a"));
+        assert_eq!(join_url("http://h:1/a/b/c", "/x/y"), "http://h:1/x/y");
+        assert_eq!(join_url("http://h:1/a/b/c?q", "d"), "http://h:1/a/b/d");
+        assert_eq!(normalize_etag("W/\"abc\""), "abc");
+        assert_eq!(normalize_etag("\"abc\""), "abc");
+    }
+}

@@ -1,0 +1,128 @@
+//! Input validation: reject repo ids, revisions and filenames that could escape
+//! the cache directory, before any request or filesystem access.
+
+use crate::err;
+use crate::error::Result;
+
+fn bad_char(c: char) -> bool {
+    c == '\0' || c == '\\' || c.is_control()
+}
+
+/// Checks a `/`-separated relative path: no empty parts, no `.`/`..`, no
+/// leading `/`, no NUL/backslash/control characters.
+fn check_path(what: &str, value: &str, max_len: usize) -> Result<()> {
+    if value.is_empty() {
+        return Err(err!(Argument, "{what} must not be empty"));
+    }
+    if value.len() > max_len {
+        return Err(err!(Argument, "{what} is too long ({} bytes, max {max_len})", value.len()));
+    }
+    if let Some(c) = value.chars().find(|c| bad_char(*c)) {
+        return Err(err!(
+            Argument,
+            "invalid {what} {:?}: contains forbidden character {:?} (NUL, backslash and control characters are not allowed)",
+            value,
+            c
+        ));
+    }
+    if value.starts_with('/') {
+        return Err(err!(Argument, "invalid {what} {:?}: must be relative (no leading '/')", value));
+    }
+    // Windows drive-letter absolute paths (C:...)
+    let b = value.as_bytes();
+    if b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic() {
+        return Err(err!(Argument, "invalid {what} {:?}: must not be an absolute path", value));
+    }
+    for part in value.split('/') {
+        if part.is_empty() {
+            return Err(err!(Argument, "invalid {what} {:?}: empty path component ('//' or trailing '/')", value));
+        }
+        if part == "." || part == ".." {
+            return Err(err!(Argument, "invalid {what} {:?}: '.' and '..' components are not allowed", value));
+        }
+    }
+    Ok(())
+}
+
+/// `name` or `org/name`, each part of `[A-Za-z0-9._-]`, not `.`/`..`.
+pub fn validate_repo_id(repo_id: &str) -> Result<()> {
+    let bad = || {
+        err!(
+            Argument,
+            "invalid repo id {:?}: expected \"name\" or \"org/name\" made of letters, digits, '.', '_' and '-'",
+            repo_id
+        )
+    };
+    if repo_id.is_empty() || repo_id.len() > 200 {
+        return Err(bad());
+    }
+    let parts: Vec<&str> = repo_id.split('/').collect();
+    if parts.len() > 2 {
+        return Err(bad());
+    }
+    for p in parts {
+        if p.is_empty()
+            || p == "."
+            || p == ".."
+            || p.contains("--")
+            || !p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// Branch, tag or commit; may contain `/` (branch names) but no `..` etc.
+pub fn validate_revision(revision: &str) -> Result<()> {
+    check_path("revision", revision, 255)
+}
+
+/// A file path inside the repo; may contain `/` subdirectories.
+pub fn validate_filename(filename: &str) -> Result<()> {
+    check_path("filename", filename, 1024)
+}
+
+/// Values that come from the server and become path names (etag, commit).
+pub(crate) fn validate_server_token(what: &str, value: &str) -> Result<()> {
+    if value.is_empty()
+        || value.len() > 128
+        || value == "."
+        || value == ".."
+        || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(err!(Download, "the Hub sent an invalid {what} {:?}", value));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn hub_validate_repo_ids() {
+        for ok in ["gpt2", "org/name", "TheBloke/Llama-2-7B-GGUF", "a.b_c-d/e.f"] {
+            validate_repo_id(ok).unwrap();
+        }
+        for bad in ["", "/x", "x/", "a/b/c", "../x", "x/..", "..", "a\\b", "a b", "a/b\0", "a--b/c", "é/x"] {
+            let e = validate_repo_id(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Argument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hub_validate_revisions_and_files() {
+        for ok in ["main", "refs/pr/1", "v1.0", "0123456789abcdef0123456789abcdef01234567"] {
+            validate_revision(ok).unwrap();
+        }
+        for ok in ["config.json", "1_Pooling/config.json", "a/b/c.d", "..foo", "x..y"] {
+            validate_filename(ok).unwrap();
+        }
+        for bad in ["", "..", "../x", "a/../b", "a/..", "/etc/passwd", "a//b", "a/", "a\\b", "a\0b", "a\nb", "./a", "C:x"] {
+            assert_eq!(validate_revision(bad).unwrap_err().kind, ErrorKind::Argument, "{bad:?}");
+            assert_eq!(validate_filename(bad).unwrap_err().kind, ErrorKind::Argument, "{bad:?}");
+        }
+    }
+}
