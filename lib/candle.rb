@@ -7,6 +7,8 @@ require_relative "candle/errors"
 # a checkout (lib/candle/candle.so) and in an installed gem's extension dir.
 require "candle/candle"
 require_relative "candle/device"
+require_relative "candle/hub"
+require_relative "candle/manifest"
 
 # Run HuggingFace models from Ruby: tokenizers, embeddings, rerankers, NER and
 # LLMs, loaded from the standard HuggingFace cache.

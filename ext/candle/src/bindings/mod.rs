@@ -3,6 +3,7 @@
 
 pub mod device;
 pub mod errors;
+pub mod hub;
 pub mod nogvl;
 pub mod testing;
 
@@ -12,6 +13,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     let candle: RModule = ruby.define_module("Candle")?;
     let native = candle.define_module("Native")?;
     device::init(ruby, native)?;
+    hub::init(ruby, native)?;
     if std::env::var("CANDLE_TEST_NATIVES").as_deref() == Ok("1") {
         testing::init(ruby, native)?;
     }
