@@ -95,16 +95,7 @@ module Candle
   end
 end
 
-def human(bytes)
-  units = %w[B kB MB GB TB]
-  value = bytes.to_f
-  unit = units.shift
-  while value >= 1000 && units.any?
-    value /= 1000
-    unit = units.shift
-  end
-  unit == "B" ? "#{bytes} B" : format("%.1f %s", value, unit)
-end
+def human(bytes) = Candle::Hub::ProgressBar.human_size(bytes)
 
 options = {check: false, jobs: 4, manifest: Candle::Manifest.default_path}
 parser = OptionParser.new do |o|

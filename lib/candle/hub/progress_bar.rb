@@ -7,6 +7,20 @@ module Candle
     class ProgressBar
       WIDTH = 24
 
+      # 1234567 => "1.2 MB" (decimal units, as the Hub shows sizes).
+      def self.human_size(bytes)
+        value = bytes.to_f
+        units = %w[kB MB GB TB]
+        return "#{bytes.to_i} B" if value < 1000
+
+        unit = nil
+        while value >= 1000 && (next_unit = units.shift)
+          value /= 1000
+          unit = next_unit
+        end
+        format("%.1f %s", value, unit)
+      end
+
       def initialize(io = $stderr)
         @io = io
         @started = {}
@@ -34,21 +48,10 @@ module Candle
         elapsed = now - (@started[key] || now)
         rate = elapsed.positive? ? bytes / elapsed : 0
         line = format("\r%-32.32s [%-#{WIDTH}s] %3d%% %s/%s %s/s\e[K", event[:file], "#" * filled, (fraction * 100).round,
-                      human(bytes), human(total), human(rate))
+                      ProgressBar.human_size(bytes), ProgressBar.human_size(total), ProgressBar.human_size(rate))
         @io.print(line)
         @io.print("\n") if final
         @io.flush
-      end
-
-      def human(bytes)
-        units = %w[B kB MB GB TB]
-        value = bytes.to_f
-        unit = units.shift
-        while value >= 1000 && units.any?
-          value /= 1000
-          unit = units.shift
-        end
-        unit == "B" ? "#{value.round} B" : format("%.1f %s", value, unit)
       end
 
       def now

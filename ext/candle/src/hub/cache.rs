@@ -376,29 +376,23 @@ pub struct BlobReport {
 
 fn hash_file(path: &Path, git_sha1: bool) -> std::io::Result<String> {
     let mut f = fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    let mut buf = vec![0u8; 1 << 20];
     if git_sha1 {
-        let mut h = sha1::Sha1::new();
-        h.update(format!("blob {len}\0").as_bytes());
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        Ok(hex::encode(h.finalize()))
+        let len = f.metadata()?.len();
+        digest_reader(sha1::Sha1::new(), format!("blob {len}\0").as_bytes(), &mut f)
     } else {
-        let mut h = Sha256::new();
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
+        digest_reader(Sha256::new(), &[], &mut f)
+    }
+}
+
+fn digest_reader<D: sha2::Digest>(mut hasher: D, prefix: &[u8], r: &mut impl Read) -> std::io::Result<String> {
+    hasher.update(prefix);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
         }
-        Ok(hex::encode(h.finalize()))
+        hasher.update(&buf[..n]);
     }
 }
 
