@@ -1,1 +1,15 @@
-task bench: :compile
+# frozen_string_literal: true
+
+# Benchmarks: one script per file in bench/ (see bench/README.md). Each runs
+# after :compile, in its own Ruby process, and fails the task if it exits non-zero.
+namespace :bench do
+  desc "Hub download benchmark against the local test Hub (BENCH_MB=50 for a quick run)"
+  task hub: :compile do
+    ruby "bench/hub.rb"
+  end
+end
+
+desc "Run every benchmark in bench/*.rb"
+task bench: :compile do
+  FileList["bench/*.rb"].sort.each { |script| ruby script }
+end
