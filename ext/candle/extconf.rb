@@ -3,8 +3,9 @@
 # Writes a Makefile that drives cargo directly (no rb_sys gem: it is not packaged
 # for Debian and rubygems.org is out of reach). `make` always runs cargo, so
 # Cargo.lock, profile and feature changes are seen; cargo itself decides what to
-# rebuild. `make install` copies the extension to $(sitearchdir), which
-# through siteconf.
+# rebuild. `make install` puts the library in $(sitearchdir)/candle/ (loaded as
+# `require "candle/candle"`) by rename, so a running process keeps the copy it
+# loaded; rake-compiler and `gem install` set sitearchdir through siteconf.
 
 require "rbconfig"
 
@@ -49,7 +50,8 @@ File.write("Makefile", <<~MAKE)
 
   install: all
   	mkdir -p "$(sitearchdir)/candle"
-  	cp -f $(DLLIB) "$(sitearchdir)/candle/$(DLLIB)"
+  	cp -f $(DLLIB) "$(sitearchdir)/candle/.$(DLLIB).tmp"
+  	mv -f "$(sitearchdir)/candle/.$(DLLIB).tmp" "$(sitearchdir)/candle/$(DLLIB)"
 
   clean:
   	rm -f $(DLLIB)

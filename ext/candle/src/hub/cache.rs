@@ -475,8 +475,9 @@ pub fn delete(cache_dir: &Path, repo_id: &str, repo_type: RepoType, revision: Op
         let removed: Vec<String> = fs::read_dir(rc.dir().join("snapshots"))
             .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
             .unwrap_or_default();
+        let blobs = referenced_blobs(rc.dir()).len();
         fs::remove_dir_all(rc.dir()).map_err(|e| io_err("cannot remove", rc.dir(), e))?;
-        return Ok(DeleteReport { removed_snapshots: removed, removed_blobs: 0, freed_bytes: freed });
+        return Ok(DeleteReport { removed_snapshots: removed, removed_blobs: blobs, freed_bytes: freed });
     };
     crate::hub::validate::validate_revision(rev)?;
     let commit = match rc.resolve_commit(rev) {
