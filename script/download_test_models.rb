@@ -14,6 +14,7 @@
 $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "optparse"
 require "candle"
+require "candle/cli"
 
 module Candle
   # Downloads (or checks) the files of manifest entries.
@@ -121,11 +122,8 @@ ENV["HF_HUB_OFFLINE"] = "1" if options[:check]
 
 results = Candle::ModelPrewarmer.new(manifest, check: options[:check], jobs: options[:jobs]).run
 
-rows = results.map { |r| [r.entry.to_s.split(" ").first, r.files.to_s, human(r.bytes), r.status] }
-header = %w[REPO FILES SIZE STATUS]
-widths = header.each_index.map { |i| ([header] + rows).map { |row| row[i].size }.max }
-puts header.each_with_index.map { |h, i| h.ljust(widths[i]) }.join("  ")
-rows.each { |row| puts row.each_with_index.map { |c, i| c.ljust(widths[i]) }.join("  ") }
+rows = results.map { |r| [r.entry.repo_id, r.files, human(r.bytes), r.status] }
+print Candle::CLI::Format.table(%w[REPO FILES SIZE STATUS], rows, right: [1, 2])
 results.select(&:error).each { |r| puts "  #{r.entry.repo_id}: #{r.error.class.name.sub("Candle::", "")}: #{r.error.message}" }
 
 cache = Candle::Hub::Cache.scan
