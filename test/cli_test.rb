@@ -15,7 +15,8 @@ require "fileutils"
 # removes it (and HF_TOKEN / HF_ENDPOINT) around each call unless a test sets it.
 class CLITest < Minitest::Test
   SECRET = "hf_CliSecret999"
-  ENV_KEYS = %w[HF_HUB_OFFLINE HF_TOKEN HF_ENDPOINT HF_HUB_CACHE HUGGINGFACE_HUB_CACHE CANDLE_PROGRESS].freeze
+  ENV_KEYS = %w[HF_HUB_OFFLINE HF_TOKEN HF_ENDPOINT HF_HUB_CACHE HUGGINGFACE_HUB_CACHE HF_HOME XDG_CACHE_HOME
+                CANDLE_PROGRESS].freeze
 
   Result = Struct.new(:code, :out, :err)
 
@@ -39,7 +40,7 @@ class CLITest < Minitest::Test
   # Runs the CLI with `env` applied to ENV for the call (nil removes a key);
   # by default online, without a token, against the tmp cache.
   def candle(*argv, env: {}, stdin: StringIO.new)
-    saved = ENV_KEYS.to_h { |k| [k, ENV[k]] }
+    saved = (ENV_KEYS | env.keys).to_h { |k| [k, ENV[k]] }
     ENV_KEYS.each { |k| ENV.delete(k) }
     env.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
     out = StringIO.new

@@ -13,3 +13,27 @@ $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "candle"
 require "json"
 require "minitest/autorun"
+
+# Tests that change HF_* / CANDLE_* variables must put them back: a leak makes
+# later tests (in this process) silently use another cache or endpoint.
+module CandleEnvGuard
+  WATCHED = /\A(HF_|HUGGINGFACE_|XDG_CACHE_HOME\z|CANDLE_)/
+
+  def before_setup
+    super
+    @candle_env_before = watched_env
+  end
+
+  def after_teardown
+    leaked = watched_env.to_a - @candle_env_before.to_a | @candle_env_before.to_a - watched_env.to_a
+    assert_empty leaked.map(&:first).uniq, "#{self.class}##{name} left environment variables changed"
+    super
+  end
+
+  private
+
+  def watched_env
+    ENV.to_h.select { |k, _| k.match?(WATCHED) }
+  end
+end
+Minitest::Test.prepend(CandleEnvGuard)

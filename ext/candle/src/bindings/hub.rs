@@ -2,6 +2,7 @@
 //! already checked by lib/candle/hub.rb; everything else is in crate::hub.
 
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use magnus::{function, prelude::*, Error, RArray, RHash, RModule, Ruby, Value};
@@ -45,11 +46,30 @@ fn path_string(p: PathBuf) -> String {
     p.to_string_lossy().into_owned()
 }
 
-struct Sink<'a>(&'a Emitter<ProgressEvent>);
+/// An event plus the channel its handler answers on (true: the Ruby callback
+/// returned normally).
+type Delivery = (ProgressEvent, mpsc::SyncSender<bool>);
+
+/// Hands events to the Ruby callback and waits until it has run: a callback
+/// that raises cancels the work before it publishes anything (with
+/// fire-and-forget events a fast download could finish, and be linked into
+/// the snapshot, before the callback's exception was even seen).
+struct Sink<'a> {
+    emitter: &'a Emitter<Delivery>,
+    cancel: &'a crate::cancel::CancelToken,
+}
 
 impl ProgressSink for Sink<'_> {
     fn event(&self, e: ProgressEvent) {
-        self.0.emit(e);
+        if self.cancel.is_cancelled() {
+            return;
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.emitter.emit((e, tx));
+        // Err: the event was dropped unhandled (an earlier callback failed).
+        if rx.recv() != Ok(true) {
+            self.cancel.cancel();
+        }
     }
 }
 
@@ -86,10 +106,14 @@ where
     match progress {
         None => without_gvl(|cancel| work(&NoProgress, cancel)),
         Some(callable) => with_events(
-            |cancel, emitter| work(&Sink(emitter), cancel),
-            |event| {
+            |cancel, emitter| work(&Sink { emitter, cancel }, cancel),
+            |(event, ack): Delivery| {
                 let ruby = Ruby::get().expect("GVL held");
-                callable.funcall::<_, _, Value>("call", (event_hash(&ruby, event)?,)).map(|_| ())
+                let result = event_hash(&ruby, event)
+                    .and_then(|h| callable.funcall::<_, _, Value>("call", (h,)))
+                    .map(|_| ());
+                let _ = ack.send(result.is_ok());
+                result
             },
         ),
     }

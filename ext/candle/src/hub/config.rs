@@ -100,6 +100,9 @@ pub struct HubConfig {
     pub endpoint: String,
     pub token: Option<Token>,
     pub offline: bool,
+    /// The HF_HUB_OFFLINE value when it is what turned offline mode on (it
+    /// wins over `local_files_only: false`, as in Python huggingface_hub).
+    pub offline_env: Option<String>,
     pub refresh: bool,
     pub retry: RetryPolicy,
     pub connect_timeout: Duration,
@@ -115,6 +118,7 @@ impl fmt::Debug for HubConfig {
             .field("endpoint", &self.endpoint)
             .field("token", &self.token)
             .field("offline", &self.offline)
+            .field("offline_env", &self.offline_env)
             .field("refresh", &self.refresh)
             .field("retry", &self.retry)
             .field("connect_timeout", &self.connect_timeout)
@@ -248,8 +252,8 @@ impl HubConfig {
                 .and_then(Token::new)
         };
 
-        let offline = overrides.local_files_only == Some(true)
-            || env("HF_HUB_OFFLINE").map(|v| truthy(&v)).unwrap_or(false);
+        let offline_env = env("HF_HUB_OFFLINE").filter(|v| truthy(v)).map(|v| v.trim().to_string());
+        let offline = overrides.local_files_only == Some(true) || offline_env.is_some();
 
         let mut retry = RetryPolicy::default();
         if let Some(n) = overrides.max_retries {
@@ -273,12 +277,24 @@ impl HubConfig {
             endpoint,
             token,
             offline,
+            offline_env,
             refresh: overrides.refresh,
             retry,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
             agent: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Why offline mode is on and how to turn it off (for error messages).
+    pub fn offline_reason(&self) -> String {
+        match &self.offline_env {
+            Some(v) => format!(
+                "offline mode is on (HF_HUB_OFFLINE={v}); unset HF_HUB_OFFLINE (it overrides local_files_only: false)"
+            ),
+            None => "offline mode is on (local_files_only: true); pass local_files_only: false (with HF_HUB_OFFLINE unset)"
+                .to_string(),
+        }
     }
 
     pub fn token_present(&self) -> bool {
@@ -372,6 +388,13 @@ mod tests {
         }
         let lfo = Overrides { local_files_only: Some(true), ..Default::default() };
         assert!(resolve(&[], &lfo).offline);
+        assert!(resolve(&[], &lfo).offline_reason().contains("local_files_only: true"));
+        // the env wins over local_files_only: false, and the message says so
+        let nlfo = Overrides { local_files_only: Some(false), ..Default::default() };
+        let c = resolve(&[("HF_HUB_OFFLINE", " yes ")], &nlfo);
+        assert!(c.offline);
+        assert!(c.offline_reason().contains("HF_HUB_OFFLINE=yes"), "{}", c.offline_reason());
+        assert!(!resolve(&[("HF_HUB_OFFLINE", "0")], &nlfo).offline);
         let c = resolve(&[], &o);
         assert_eq!(c.retry, RetryPolicy::default());
         let c = resolve(

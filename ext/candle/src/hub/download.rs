@@ -60,12 +60,13 @@ fn validate_req(req: &FileRequest) -> Result<()> {
 fn offline_error(cfg: &HubConfig, req: &FileRequest) -> Error {
     err!(
         Offline,
-        "{} from {} {} (revision {}) is not in the cache {} and offline mode is on (HF_HUB_OFFLINE or local_files_only:); unset HF_HUB_OFFLINE / pass local_files_only: false, or run `candle download {}` while online",
+        "{} from {} {} (revision {}) is not in the cache {} and {}, or run `candle download {}` while online",
         req.filename,
         repo_type_name(req.repo_type),
         req.repo_id,
         req.revision,
         cfg.cache_dir.display(),
+        cfg.offline_reason(),
         req.repo_id
     )
 }
@@ -205,6 +206,8 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
             });
         }
     }
+    // a progress callback that raised (or an interrupt) stops it before publishing
+    cancel.check()?;
     let path = rc.link_snapshot_file(&meta.commit, &req.filename, &meta.etag)?;
     if !rev_is_commit {
         rc.write_ref(&req.revision, &meta.commit)?;
@@ -221,11 +224,12 @@ fn list(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, can
         let commit = rc.resolve_commit(revision).filter(|c| rc.snapshot_dir(c).is_dir()).ok_or_else(|| {
             err!(
                 Offline,
-                "{} {} (revision {}) is not in the cache {} and offline mode is on (HF_HUB_OFFLINE or local_files_only:); unset HF_HUB_OFFLINE, or run `candle download {}` while online",
+                "{} {} (revision {}) is not in the cache {} and {}, or run `candle download {}` while online",
                 repo_type_name(repo_type),
                 repo_id,
                 revision,
                 cfg.cache_dir.display(),
+                cfg.offline_reason(),
                 repo_id
             )
         })?;

@@ -120,6 +120,21 @@ fn join_url(base: &str, loc: &str) -> String {
     format!("{scheme}://{authority}{dir}{loc}")
 }
 
+/// Percent-encodes every byte but RFC 3986 unreserved characters (and `/`
+/// when `keep_slash`), like Python's `urllib.parse.quote`: file names may hold
+/// spaces, `#`, `?`, `%` or non-ASCII, and revisions `/` or `+`.
+pub fn quote(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn header(resp: &Response<Body>, name: &str) -> Option<String> {
     resp.headers()
         .get(name)
@@ -176,9 +191,18 @@ impl<'a> Client<'a> {
         Self { cfg, endpoint_origin: origin(&cfg.endpoint) }
     }
 
-    /// `{endpoint}/{repo.url()}/resolve/{url_revision}/{file}`
+    /// `{endpoint}/{repo.url()}/resolve/{revision}/{file}`, both percent-encoded
+    /// (the revision's `/` too, the file name's `/` kept).
     pub fn resolve_url(&self, repo: &Repo, filename: &str) -> String {
-        format!("{}/{}/resolve/{}/{}", self.cfg.endpoint, repo.url(), repo.url_revision(), filename)
+        format!("{}/{}/resolve/{}/{}", self.cfg.endpoint, repo.url(), quote(repo.revision(), false), quote(filename, true))
+    }
+
+    /// `{endpoint}/api/{models|datasets|spaces}/{repo}/revision/{revision}`
+    pub fn api_url(&self, repo: &Repo) -> String {
+        // repo.url() is "<id>", "datasets/<id>" or "spaces/<id>"
+        let url = repo.url();
+        let typed = if url.starts_with("datasets/") || url.starts_with("spaces/") { url } else { format!("models/{url}") };
+        format!("{}/api/{}/revision/{}", self.cfg.endpoint, typed, quote(repo.revision(), false))
     }
 
     /// GET, with `Authorization` only when `url` is on the endpoint's origin.
@@ -395,7 +419,7 @@ impl<'a> Client<'a> {
 
     /// `GET {endpoint}/api/{models|datasets|spaces}/{repo}/revision/{rev}`.
     pub fn repo_info(&self, repo: &Repo, t: &Target, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<RepoInfo> {
-        let first = format!("{}/api/{}", self.cfg.endpoint, repo.api_url());
+        let first = self.api_url(repo);
         let once = || -> std::result::Result<RepoInfo, Fail> {
             let mut url = first.clone();
             for _ in 0..MAX_REDIRECTS {
@@ -590,5 +614,9 @@ mod tests {
         assert_eq!(join_url("http://h:1/a/b/c?q", "d"), "http://h:1/a/b/d");
         assert_eq!(normalize_etag("W/\"abc\""), "abc");
         assert_eq!(normalize_etag("\"abc\""), "abc");
+        assert_eq!(quote("dir/my file#1?.json", true), "dir/my%20file%231%3F.json");
+        assert_eq!(quote("données%+.json", true), "donn%C3%A9es%25%2B.json");
+        assert_eq!(quote("refs/pr/1", false), "refs%2Fpr%2F1");
+        assert_eq!(quote("A-z_0.9~", false), "A-z_0.9~");
     }
 }

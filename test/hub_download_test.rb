@@ -1,0 +1,336 @@
+# frozen_string_literal: true
+
+require_relative "support/hub_test_case"
+
+# Candle::Hub.download against the local Hub server: cache layout, warm cache,
+# offline mode, negative cache, errors, input validation, progress events.
+class HubDownloadTest < CandleTest::HubTestCase
+  def setup
+    super
+    @commit = add_model_repo
+  end
+
+  # ------------------------------------------------------------ layout
+
+  def test_small_file_layout_matches_python_huggingface_hub
+    path = assert_requests(2) { download("org/model", "config.json") }
+    dir = repo_dir("org/model")
+    blob = git_sha1(CONFIG_JSON)
+
+    assert_equal File.join(dir, "snapshots", @commit, "config.json"), path
+    assert File.symlink?(path), "snapshot entry must be a symlink"
+    assert_equal "../../blobs/#{blob}", File.readlink(path)
+    assert_equal CONFIG_JSON, File.read(path)
+    assert_equal [blob], blobs("org/model")
+    assert_equal @commit, File.read(File.join(dir, "refs", "main"))
+    assert_equal ["main"], entries(File.join(dir, "refs"))
+    assert_equal ["#{@commit}/config.json"], snapshot_files("org/model")
+    # metadata (Range 0-0) then body from byte 0; no leftovers
+    ranges = @server.requests.map { |r| r[:range] }
+    assert_equal ["bytes=0-0", "bytes=0-"], ranges
+    assert_equal [], entries(dir).grep(/\.(incomplete|lock)\z|\.tmp-/)
+  end
+
+  def test_lfs_file_is_fetched_through_the_redirect_and_named_by_sha256
+    path = download("org/model", "model.safetensors")
+    sha = Digest::SHA256.hexdigest(weights)
+
+    assert_equal File.join(repo_dir("org/model"), "snapshots", @commit, "model.safetensors"), path
+    assert_equal "../../blobs/#{sha}", File.readlink(path)
+    assert_equal weights, File.binread(path)
+    assert_equal [sha], blobs("org/model")
+    paths = @server.requests.map { |r| r[:path] }
+    assert_equal 2, paths.size, paths.inspect
+    assert_match %r{\A/org/model/resolve/main/model\.safetensors\z}, paths[0]
+    assert_match %r{\A/cdn/org/model/#{sha}}, paths[1], "body must come from the redirect target"
+  end
+
+  def test_nested_file_gets_a_deeper_relative_symlink
+    path = download("org/model", "1_Pooling/config.json")
+    assert_equal File.join(repo_dir("org/model"), "snapshots", @commit, "1_Pooling", "config.json"), path
+    assert_equal "../../../blobs/#{git_sha1(POOLING_JSON)}", File.readlink(path)
+    assert_equal POOLING_JSON, File.read(path)
+  end
+
+  def test_dataset_layout
+    commit = @server.add_repo("org/data", files: { "train.csv" => "a,b\n1,2\n" }, repo_type: :dataset)
+    path = download("org/data", "train.csv", repo_type: :dataset)
+    assert_equal File.join(repo_dir("org/data", type: "datasets"), "snapshots", commit, "train.csv"), path
+    assert_equal "a,b\n1,2\n", File.read(path)
+    assert(@server.requests.all? { |r| r[:path].start_with?("/datasets/org/data/") }, @server.requests.inspect)
+    assert_raises(ArgumentError) { download("org/data", "train.csv", repo_type: :weird) }
+  end
+
+  ODD_NAMES = ["my file.json", "a#b.json", "q?.json", "données.json", "pct%20.json", "plus+.json", "dir with space/x.json"].freeze
+
+  def test_file_names_needing_url_encoding
+    commit = @server.add_repo("org/odd", files: ODD_NAMES.to_h { |n| [n, "content of #{n}"] })
+    ODD_NAMES.each do |name|
+      path = download("org/odd", name)
+      assert_equal File.join(repo_dir("org/odd"), "snapshots", commit, name), path
+      assert_equal "content of #{name}", File.read(path), name
+    end
+    assert_equal [], entries(File.join(repo_dir("org/odd"), ".no_exist"))
+    dir = Candle::Hub.snapshot("org/odd", **hub_opts)
+    assert_equal ODD_NAMES.sort, entries(dir)
+  end
+
+  def test_revision_with_a_slash_and_a_plus
+    pr = @server.add_revision("org/model", revision: "refs/pr/1", files: { "config.json" => "{\"pr\": 1}" })
+    tag = @server.add_revision("org/model", revision: "v1.0+build", files: { "config.json" => "{\"tag\": 1}" })
+    assert_equal "{\"pr\": 1}", File.read(download("org/model", "config.json", revision: "refs/pr/1"))
+    assert_equal "{\"tag\": 1}", File.read(download("org/model", "config.json", revision: "v1.0+build"))
+    assert_equal pr, File.read(File.join(repo_dir("org/model"), "refs", "refs", "pr", "1"))
+    assert_equal tag, File.read(File.join(repo_dir("org/model"), "refs", "v1.0+build"))
+    assert(@server.requests.any? { |r| r[:path].include?("/resolve/refs%2Fpr%2F1/") })
+    assert_no_requests { download("org/model", "config.json", revision: "refs/pr/1") }
+    assert_equal %w[config.json], Candle::Hub.files("org/model", revision: "v1.0+build", endpoint: @server.url, cache_dir: @cache)
+  end
+
+  def test_two_files_with_the_same_content_share_one_blob
+    commit = @server.add_repo("org/dup", files: { "a.json" => "{}", "b/c.json" => "{}" })
+    a = download("org/dup", "a.json")
+    c = download("org/dup", "b/c.json")
+    assert_equal [git_sha1("{}")], blobs("org/dup")
+    assert_equal File.realpath(a), File.realpath(c)
+    assert_equal ["#{commit}/a.json", "#{commit}/b/c.json"], snapshot_files("org/dup")
+  end
+
+  # ------------------------------------------------------------ warm cache
+
+  def test_second_download_makes_no_request
+    first = download("org/model", "model.safetensors")
+    second = assert_no_requests { download("org/model", "model.safetensors") }
+    assert_equal first, second
+  end
+
+  def test_commit_revision_is_served_from_a_warm_cache_without_requests
+    download("org/model", "config.json")
+    path = assert_no_requests { download("org/model", "config.json", revision: @commit) }
+    assert_equal File.join(repo_dir("org/model"), "snapshots", @commit, "config.json"), path
+  end
+
+  def test_cold_commit_revision_downloads_and_writes_no_ref
+    path = download("org/model", "config.json", revision: @commit)
+    assert_equal CONFIG_JSON, File.read(path)
+    assert_equal [], entries(File.join(repo_dir("org/model"), "refs"))
+    assert_no_requests { download("org/model", "config.json", revision: @commit) }
+  end
+
+  def test_refresh_makes_exactly_one_request_and_follows_a_moved_branch
+    download("org/model", "config.json")
+    same = assert_requests(1) { download("org/model", "config.json", refresh: true) }
+    assert_equal File.join(repo_dir("org/model"), "snapshots", @commit, "config.json"), same
+
+    new_commit = @server.update_repo("org/model", files: { "tokenizer.json" => "{}" })
+    refute_equal @commit, new_commit
+    # without refresh the cached branch is trusted
+    assert_equal same, assert_no_requests { download("org/model", "config.json") }
+    # with refresh: one metadata request, blob unchanged so no body request
+    moved = assert_requests(1) { download("org/model", "config.json", refresh: true) }
+    assert_equal File.join(repo_dir("org/model"), "snapshots", new_commit, "config.json"), moved
+    assert_equal new_commit, File.read(File.join(repo_dir("org/model"), "refs", "main"))
+    assert_equal [git_sha1(CONFIG_JSON)], blobs("org/model")
+  end
+
+  def test_other_revision_gets_its_own_ref_and_snapshot
+    v1 = @server.add_revision("org/model", revision: "v1", files: { "config.json" => "{\"v\": 1}" })
+    download("org/model", "config.json")
+    path = download("org/model", "config.json", revision: "v1")
+    assert_equal "{\"v\": 1}", File.read(path)
+    assert_equal v1, File.read(File.join(repo_dir("org/model"), "refs", "v1"))
+    assert_equal @commit, File.read(File.join(repo_dir("org/model"), "refs", "main"))
+    assert_equal 2, blobs("org/model").size
+  end
+
+  def test_a_blob_removed_from_disk_is_fetched_again
+    path = download("org/model", "model.safetensors")
+    File.delete(File.realpath(path))
+    assert_nil Candle::Hub.cached_path("org/model", "model.safetensors", cache_dir: @cache)
+    assert_no_requests do
+      assert_raises(Candle::OfflineError) { download("org/model", "model.safetensors", local_files_only: true) }
+    end
+    assert_equal path, assert_requests(2) { download("org/model", "model.safetensors") }
+    assert_equal weights, File.binread(path)
+  end
+
+  def test_cached_path_never_touches_the_network
+    assert_nil assert_no_requests { Candle::Hub.cached_path("org/model", "config.json", cache_dir: @cache) }
+    path = download("org/model", "config.json")
+    assert_equal path, assert_no_requests { Candle::Hub.cached_path("org/model", "config.json", cache_dir: @cache) }
+    assert_equal path, Candle::Hub.cached_path("org/model", "config.json", revision: @commit, cache_dir: @cache)
+    assert_nil Candle::Hub.cached_path("org/model", "tokenizer.json", cache_dir: @cache)
+    assert_raises(ArgumentError) { Candle::Hub.cached_path("org/model", "../x", cache_dir: @cache) }
+  end
+
+  # ------------------------------------------------------------ offline
+
+  def test_offline_env_serves_the_cache_without_requests
+    path = download("org/model", "config.json")
+    with_env("HF_HUB_OFFLINE" => "1") do
+      assert_equal path, assert_no_requests { download("org/model", "config.json") }
+      assert_equal path, assert_no_requests { download("org/model", "config.json", refresh: true) }
+    end
+  end
+
+  def test_local_files_only_serves_the_cache_without_requests
+    path = download("org/model", "model.safetensors")
+    assert_equal path, assert_no_requests { download("org/model", "model.safetensors", local_files_only: true) }
+  end
+
+  def test_offline_cold_cache_raises_offline_error_naming_what_is_missing
+    [
+      -> { with_env("HF_HUB_OFFLINE" => "1") { download("org/model", "config.json", revision: "v9") } },
+      -> { download("org/model", "config.json", revision: "v9", local_files_only: true) }
+    ].each do |call|
+      e = assert_no_requests { assert_raises(Candle::OfflineError) { call.call } }
+      assert_kind_of Candle::HubError, e
+      %w[org/model config.json v9].each { |part| assert_includes e.message, part }
+      assert_includes e.message, @cache
+    end
+    refute File.exist?(@cache), "an offline miss must not create the cache"
+  end
+
+  def test_offline_with_cached_ref_but_missing_file_raises_offline_error
+    download("org/model", "config.json")
+    e = with_env("HF_HUB_OFFLINE" => "1") do
+      assert_no_requests { assert_raises(Candle::OfflineError) { download("org/model", "tokenizer.json") } }
+    end
+    assert_includes e.message, "tokenizer.json"
+  end
+
+  # ------------------------------------------------------------ negative cache & not found
+
+  def test_missing_entry_is_remembered_in_no_exist
+    e = assert_requests(1) { assert_raises(Candle::EntryNotFoundError) { download("org/model", "missing.json") } }
+    assert_kind_of Candle::NotFoundError, e
+    assert_includes e.message, "missing.json"
+    marker = File.join(repo_dir("org/model"), ".no_exist", @commit, "missing.json")
+    assert File.file?(marker), "expected #{marker}"
+    assert_equal 0, File.size(marker)
+    assert_equal @commit, File.read(File.join(repo_dir("org/model"), "refs", "main"))
+
+    assert_no_requests { assert_raises(Candle::EntryNotFoundError) { download("org/model", "missing.json") } }
+    # offline too: the answer is known, so it is not an OfflineError
+    with_env("HF_HUB_OFFLINE" => "1") do
+      assert_no_requests { assert_raises(Candle::EntryNotFoundError) { download("org/model", "missing.json") } }
+    end
+    # refresh asks again
+    assert_requests(1) do
+      assert_raises(Candle::EntryNotFoundError) { download("org/model", "missing.json", refresh: true) }
+    end
+    # a nested missing file
+    assert_raises(Candle::EntryNotFoundError) { download("org/model", "sub/dir/missing.bin") }
+    assert File.file?(File.join(repo_dir("org/model"), ".no_exist", @commit, "sub/dir/missing.bin"))
+    assert_equal [], snapshot_files("org/model")
+  end
+
+  def test_unknown_repository_and_revision
+    e = assert_raises(Candle::RepositoryNotFoundError) { download("org/nope", "config.json") }
+    assert_includes e.message, "org/nope"
+    e = assert_raises(Candle::RevisionNotFoundError) { download("org/model", "config.json", revision: "nope") }
+    assert_includes e.message, "nope"
+    assert_kind_of Candle::NotFoundError, e
+    refute File.exist?(File.join(repo_dir("org/nope"), "snapshots"))
+    assert_equal [], snapshot_files("org/model")
+    assert_equal [], entries(File.join(repo_dir("org/model"), ".no_exist"))
+  end
+
+  # ------------------------------------------------------------ input validation
+
+  BAD_REPO_IDS = ["../x", "org/../x", "/abs", "/etc/passwd", "org/na\0me", "org\\name", "a/b/c", "..", "org/", ""].freeze
+  BAD_REVISIONS = ["../main", "refs/../../x", "/abs", "ma\0in", "ma\\in", "..", "a//b", "main/", ""].freeze
+  BAD_FILENAMES = ["../secret", "a/../../b", "/etc/passwd", "a\0b", "dir\\file", "..", "./a", "a//b", "C:\\x", ""].freeze
+
+  def test_path_traversal_and_bad_characters_are_rejected_before_any_request
+    assert_no_requests do
+      BAD_REPO_IDS.each do |id|
+        assert_raises(ArgumentError, id.inspect) { download(id, "config.json") }
+        assert_raises(ArgumentError, id.inspect) { Candle::Hub.snapshot(id, **hub_opts) }
+        assert_raises(ArgumentError, id.inspect) { Candle::Hub.files(id, **hub_opts) }
+      end
+      BAD_REVISIONS.each do |rev|
+        assert_raises(ArgumentError, rev.inspect) { download("org/model", "config.json", revision: rev) }
+        assert_raises(ArgumentError, rev.inspect) { Candle::Hub.snapshot("org/model", revision: rev, **hub_opts) }
+      end
+      BAD_FILENAMES.each do |name|
+        assert_raises(ArgumentError, name.inspect) { download("org/model", name) }
+        assert_raises(ArgumentError, name.inspect) { Candle::Hub.cached_path("org/model", name, cache_dir: @cache) }
+      end
+      assert_raises(ArgumentError) { download(:"org/model", "config.json") }
+      assert_raises(ArgumentError) { download("org/model", "config.json", bogus: 1) }
+    end
+    refute File.exist?(@cache), "nothing may be created for rejected input"
+  end
+
+  # ------------------------------------------------------------ progress
+
+  def test_progress_events_for_a_fresh_and_a_cached_file
+    big = self.class.random_bytes(3 * 1024 * 1024 + 17, 3)
+    @server.add_repo("org/big", files: { "w.safetensors" => big })
+    events = []
+    download("org/big", "w.safetensors", progress: ->(e) { events << e })
+
+    assert_equal %i[start progress done], event_types(events)
+    events.each do |e|
+      assert_equal "org/big", e[:repo]
+      assert_equal "w.safetensors", e[:file]
+      assert_equal big.bytesize, e[:total]
+      assert_kind_of Integer, e[:bytes]
+    end
+    bytes = events.map { |e| e[:bytes] }
+    assert_equal bytes.sort, bytes, "bytes must be monotonic"
+    assert_equal 0, events.first[:bytes]
+    assert_equal big.bytesize, events.last[:bytes]
+    assert_operator events.count { |e| e[:type] == :progress }, :>=, 2
+
+    warm = []
+    download("org/big", "w.safetensors", progress: ->(e) { warm << e })
+    assert_equal [{ type: :cached, repo: "org/big", file: "w.safetensors", bytes: big.bytesize, total: big.bytesize }],
+                 warm
+  end
+
+  def test_progress_true_draws_a_bar_and_bad_progress_is_rejected
+    assert_raises(ArgumentError) { download("org/model", "config.json", progress: 42) }
+    io = StringIO.new
+    bar = Candle::Hub::ProgressBar.new(io)
+    download("org/model", "model.safetensors", progress: bar)
+    assert_match(/model\.safetensors.*100%/, io.string)
+  end
+
+  def test_exception_in_the_progress_callback_cancels_the_download
+    @server.add_repo("org/big", files: { "w.safetensors" => self.class.random_bytes(3 * 1024 * 1024, 5) })
+    error_class = Class.new(StandardError)
+    seen = []
+    callback = lambda do |e|
+      seen << e[:type]
+      raise error_class, "stop" if e[:type] == :start
+    end
+    assert_raises(error_class) { download("org/big", "w.safetensors", progress: callback) }
+    assert_equal [:start], seen, "no event may be delivered after the callback raised"
+    assert_equal [], snapshot_files("org/big"), "a cancelled download must not be published"
+    assert_equal [], blobs("org/big").reject { |b| b.end_with?(".incomplete") }
+
+    # the next call works
+    path = download("org/big", "w.safetensors")
+    assert_equal self.class.random_bytes(3 * 1024 * 1024, 5), File.binread(path)
+  end
+
+  def test_exception_on_done_still_leaves_no_snapshot_entry
+    error_class = Class.new(StandardError)
+    callback = ->(e) { raise error_class, "late" if e[:type] == :done }
+    assert_raises(error_class) { download("org/model", "config.json", progress: callback) }
+    assert_equal [], snapshot_files("org/model")
+    # the blob it did fetch is reused: only the metadata request is needed
+    path = assert_requests(1) { download("org/model", "config.json") }
+    assert_equal CONFIG_JSON, File.read(path)
+  end
+
+  def test_exception_on_cached_event_of_a_shared_blob_leaves_no_snapshot_entry
+    commit = @server.add_repo("org/dup", files: { "a.json" => "{}", "b.json" => "{}" })
+    download("org/dup", "a.json")
+    error_class = Class.new(StandardError)
+    assert_raises(error_class) { download("org/dup", "b.json", progress: ->(e) { raise error_class if e[:type] == :cached }) }
+    assert_equal ["#{commit}/a.json"], snapshot_files("org/dup")
+  end
+end
