@@ -7,17 +7,6 @@ require "rbconfig"
 class GvlTest < Minitest::Test
   T = Candle::Native::Testing
 
-  def ticker
-    ticks = 0
-    thread = Thread.new do
-      loop do
-        ticks += 1
-        sleep 0.005
-      end
-    end
-    [thread, -> { ticks }]
-  end
-
   def test_other_ruby_threads_run_during_a_long_native_call
     thread, ticks = ticker
     sleep 0.02

@@ -190,17 +190,6 @@ class HubResilienceTest < CandleTest::HubTestCase
 
   # ------------------------------------------------------------ GVL & interrupts
 
-  def ticker
-    ticks = 0
-    thread = Thread.new do
-      loop do
-        ticks += 1
-        sleep 0.005
-      end
-    end
-    [thread, -> { ticks }]
-  end
-
   def test_other_ruby_threads_run_during_a_slow_download
     [false, ->(_e) {}].each do |progress|
       FileUtils.rm_rf(@cache)

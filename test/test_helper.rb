@@ -37,3 +37,19 @@ module CandleEnvGuard
   end
 end
 Minitest::Test.prepend(CandleEnvGuard)
+
+module CandleTestHelpers
+  # A Ruby thread that counts while native work runs: [thread, -> { ticks }].
+  # Ticks only advance when the native call has released the GVL.
+  def ticker
+    ticks = 0
+    thread = Thread.new do
+      loop do
+        ticks += 1
+        sleep 0.005
+      end
+    end
+    [thread, -> { ticks }]
+  end
+end
+Minitest::Test.include(CandleTestHelpers)
