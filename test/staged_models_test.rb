@@ -1,20 +1,17 @@
 # frozen_string_literal: true
 
-# Checks the local Hub tree built by `ruby script/stage_test_hub.rb`: every repo
-# of the staging table exists and every file has its pinned sha256. A missing
-# tree FAILS (it is never skipped): build it first.
-#
-# Root: $CANDLE_TEST_HUB_DIR or ~/.cache/candle-test-hub/repos (as the script).
-require "minitest/autorun"
+# The real models the suite uses are exactly the pinned ones: every file that
+# test/model_manifest.txt names is in the HF cache (put there through the Hub
+# download path) with the sha256 that Candle::Staging::SOURCES pins. The staging
+# script checks its own tree against the same pins whenever it builds it.
+require_relative "test_helper"
 require "digest"
-require "json"
 require_relative "../script/stage_test_hub"
 
 class StagedModelsTest < Minitest::Test
-  ROOT = Candle::Staging.default_root
-  HINT = "run `ruby script/stage_test_hub.rb` (root #{ROOT})".freeze
+  HINT = "run `bundle exec rake models:prewarm`"
 
-  def test_table_pins_every_file
+  def test_table_pins_every_file_and_names_a_licence
     Candle::Staging::SOURCES.each do |id, entry|
       refute_empty entry[:sha256], id
       entry[:sha256].each do |f, sha|
@@ -24,22 +21,24 @@ class StagedModelsTest < Minitest::Test
     end
   end
 
-  Candle::Staging::SOURCES.each do |repo_id, entry|
-    define_method("test_staged_#{repo_id.gsub(/[^A-Za-z0-9]+/, '_')}") do
-      dir = File.join(ROOT, repo_id)
-      marker = File.join(dir, ".hub-repo")
-      assert File.file?(marker), "#{repo_id} is not staged (#{marker} missing): #{HINT}"
-      meta = JSON.parse(File.read(marker))
-      assert_equal entry[:sha256].keys.sort, meta["files"].keys.sort, "#{repo_id}: .hub-repo file list; #{HINT}"
-      assert_equal entry[:license], meta["license"]
-      on_disk = Dir.glob("**/*", File::FNM_DOTMATCH, base: dir)
-                   .select { |p| File.file?(File.join(dir, p)) } - [".hub-repo"]
-      assert_equal entry[:sha256].keys.sort, on_disk.sort, "#{repo_id}: files on disk; #{HINT}"
-      entry[:sha256].each do |f, want|
-        path = File.join(dir, f)
-        assert_equal meta["files"][f]["size"], File.size(path), "#{repo_id}: size of #{f}; #{HINT}"
-        assert_equal want, meta["files"][f]["sha256"], "#{repo_id}: .hub-repo sha256 of #{f}; #{HINT}"
-        assert_equal want, Digest::SHA256.file(path).hexdigest, "#{repo_id}: sha256 of #{f}; #{HINT}"
+  def test_every_manifest_repo_has_a_staging_source
+    missing = Candle::Manifest.load.repo_ids - Candle::Staging::SOURCES.keys
+    assert_empty missing, "manifest repos with no source in script/stage_test_hub.rb"
+  end
+
+  Candle::Manifest.load.each do |entry|
+    define_method("test_cached_#{entry.repo_id.gsub(/[^A-Za-z0-9]+/, "_")}_matches_its_pins") do
+      pins = Candle::Staging::SOURCES.fetch(entry.repo_id)[:sha256]
+      cached = Candle::Hub.files(entry.repo_id, revision: entry.revision).select { |f| entry.include?(f) }
+      refute_empty cached, "#{entry.repo_id}: nothing in the cache; #{HINT}"
+      (entry.patterns || []).each do |pattern|
+        assert cached.any? { |f| File.fnmatch?(pattern, f, File::FNM_PATHNAME) },
+               "#{entry.repo_id}: no cached file for #{pattern}; #{HINT}"
+      end
+      cached.each do |file|
+        path = Candle::Hub.cached_path(entry.repo_id, file, revision: entry.revision)
+        assert pins.key?(file), "#{entry.repo_id}: #{file} is not pinned"
+        assert_equal pins[file], Digest::SHA256.file(path).hexdigest, "#{entry.repo_id}: sha256 of #{file}"
       end
     end
   end
