@@ -154,7 +154,7 @@ where
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
-            worker.join().unwrap_or_else(|p| Err(p))
+            worker.join().unwrap_or_else(Err)
         })
     };
 
