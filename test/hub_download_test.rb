@@ -31,6 +31,16 @@ class HubDownloadTest < CandleTest::HubTestCase
     assert_equal [], entries(dir).grep(/\.(incomplete|lock)\z|\.tmp-/)
   end
 
+  def test_empty_files_download_with_one_metadata_request
+    @server.add_repo("org/empty", files: {"__init__.py" => "", "empty.bin" => ""})
+    small = assert_requests(1) { download("org/empty", "__init__.py") }
+    assert_equal "", File.read(small)
+    lfs = download("org/empty", "empty.bin")
+    assert_equal "", File.read(lfs)
+    assert_equal "../../blobs/#{Digest::SHA256.hexdigest("")}", File.readlink(lfs)
+    assert_requests(0) { download("org/empty", "__init__.py") }
+  end
+
   def test_lfs_file_is_fetched_through_the_redirect_and_named_by_sha256
     path = download("org/model", "model.safetensors")
     sha = Digest::SHA256.hexdigest(weights)

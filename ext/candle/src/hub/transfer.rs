@@ -398,6 +398,12 @@ impl<'a> Client<'a> {
                     .ok_or_else(|| Fail::Fatal(err!(Download, "the Hub answer for {} of {} has no size (Content-Range)", t.filename, t.repo_id)))?;
                 return Ok(MetaOutcome::Found(FileMetadata { commit, etag, size, body_url: url }));
             }
+            // `Range: bytes=0-0` cannot be satisfied for an empty file; a server
+            // that says so with `Content-Range: bytes */0` still sends the headers.
+            if st == 416 && header(&resp, "content-range").is_some_and(|v| v.replace(' ', "") == "bytes*/0") {
+                let (etag, commit) = self.etag_commit(&resp)?;
+                return Ok(MetaOutcome::Found(FileMetadata { commit, etag, size: 0, body_url: url }));
+            }
             if st == 404 {
                 let (entry, error) = self.not_found(&resp, t);
                 if entry {
@@ -505,8 +511,8 @@ impl<'a> Client<'a> {
         };
 
         let once = || -> std::result::Result<(), Fail> {
-            if have == total && total > 0 {
-                return Ok(());
+            if have == total {
+                return Ok(()); // complete, or an empty file: nothing to request
             }
             let range = format!("bytes={have}-");
             let resp = self.get(&meta.body_url, Some(&range))?;
