@@ -17,13 +17,10 @@ namespace :test do
     t.warning = false
   end
 end
-# The Ruby suite runs offline against the warm cache: a test that needs the
-# network must start its own local Hub server and pass endpoint: explicitly.
-task :offline_env do
-  ENV["HF_HUB_OFFLINE"] = "1"
-  ENV.delete("HF_ENDPOINT")
-end
-task "test:ruby" => [:compile, :offline_env]
+# The Ruby suite runs offline against the warm cache (test/test_helper.rb sets
+# HF_HUB_OFFLINE=1 and removes HF_ENDPOINT): a test that needs the network must
+# start its own local Hub server and pass endpoint: explicitly.
+task "test:ruby" => :compile
 
 desc "Compile, run the Rust core tests, pre-warm the test models, run the Ruby suite offline"
 task test: [:compile, "test:rust", "models:prewarm", "test:ruby"]

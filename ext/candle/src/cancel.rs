@@ -8,20 +8,33 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
+/// A flag plus the flags of the tokens it was derived from: cancelling a
+/// token cancels its children, never its parent.
 #[derive(Clone, Debug, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken {
+    own: Arc<AtomicBool>,
+    ancestors: Vec<Arc<AtomicBool>>,
+}
 
 impl CancelToken {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A token that is cancelled when this one is, and can also be cancelled
+    /// on its own (e.g. when one of several workers fails).
+    pub fn child(&self) -> Self {
+        let mut ancestors = self.ancestors.clone();
+        ancestors.push(self.own.clone());
+        Self { own: Arc::default(), ancestors }
+    }
+
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.own.store(true, Ordering::SeqCst);
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.own.load(Ordering::SeqCst) || self.ancestors.iter().any(|a| a.load(Ordering::SeqCst))
     }
 
     pub fn check(&self) -> Result<()> {
@@ -47,7 +60,7 @@ impl CancelToken {
 
     /// Raw pointer to the flag for a C unblocking function; valid while `self` lives.
     pub fn as_flag_ptr(&self) -> *const AtomicBool {
-        Arc::as_ptr(&self.0)
+        Arc::as_ptr(&self.own)
     }
 }
 
@@ -68,5 +81,18 @@ mod tests {
         let r = t.sleep(Duration::from_secs(5));
         assert_eq!(r.unwrap_err().kind, crate::error::ErrorKind::Interrupted);
         assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_child_follows_its_parent_but_not_the_other_way() {
+        let parent = CancelToken::new();
+        let child = parent.child();
+        let grandchild = child.child();
+        child.cancel();
+        assert!(grandchild.is_cancelled());
+        assert!(!parent.is_cancelled());
+        let other = parent.child();
+        parent.cancel();
+        assert!(other.is_cancelled());
     }
 }

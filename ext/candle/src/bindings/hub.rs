@@ -153,10 +153,7 @@ fn snapshot(args: &[Value]) -> Result<String, Error> {
 fn cached_path(repo_id: String, filename: String, revision: String, kind: String, opts: RHash) -> Result<Option<String>, Error> {
     let cfg = config(opts)?;
     let req = FileRequest { repo_id, repo_type: repo_type(kind)?, revision, filename };
-    hub::validate_repo_id(&req.repo_id).map_err(to_ruby)?;
-    hub::validate_revision(&req.revision).map_err(to_ruby)?;
-    hub::validate_filename(&req.filename).map_err(to_ruby)?;
-    Ok(hub::cached_path(&cfg, &req).map(path_string))
+    Ok(hub::cached_path(&cfg, &req).map_err(to_ruby)?.map(path_string))
 }
 
 fn files(repo_id: String, revision: String, kind: String, opts: RHash) -> Result<Vec<String>, Error> {

@@ -3,7 +3,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -57,17 +57,18 @@ fn validate_req(req: &FileRequest) -> Result<()> {
     validate_filename(&req.filename)
 }
 
-fn offline_error(cfg: &HubConfig, req: &FileRequest) -> Error {
+/// `what` is "FILE from " for one file, "" for a whole revision.
+fn offline_error(cfg: &HubConfig, what: &str, repo_id: &str, repo_type: RepoType, revision: &str) -> Error {
     err!(
         Offline,
-        "{} from {} {} (revision {}) is not in the cache {} and {}, or run `candle download {}` while online",
-        req.filename,
-        repo_type_name(req.repo_type),
-        req.repo_id,
-        req.revision,
+        "{}{} {} (revision {}) is not in the cache {} and {}, or run `candle download {}` while online",
+        what,
+        repo_type_name(repo_type),
+        repo_id,
+        revision,
         cfg.cache_dir.display(),
         cfg.offline_reason(),
-        req.repo_id
+        repo_id
     )
 }
 
@@ -75,12 +76,12 @@ fn size_of(p: &Path) -> u64 {
     fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
 
-/// Never touches the network.
-pub fn cached_path(cfg: &HubConfig, req: &FileRequest) -> Option<PathBuf> {
-    validate_req(req).ok()?;
+/// The cached file, or None. Never touches the network; bad input is an
+/// Argument error, as for `download`.
+pub fn cached_path(cfg: &HubConfig, req: &FileRequest) -> Result<Option<PathBuf>> {
+    validate_req(req)?;
     let rc = RepoCache::new(&cfg.cache_dir, &req.repo_id, req.repo_type);
-    let commit = rc.resolve_commit(&req.revision)?;
-    rc.cached_file(&commit, &req.filename)
+    Ok(rc.resolve_commit(&req.revision).and_then(|commit| rc.cached_file(&commit, &req.filename)))
 }
 
 /// Exclusive advisory lock on `blobs/<etag>.lock`; the lock file is removed
@@ -164,7 +165,8 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
         }
     }
     if cfg.offline {
-        return Err(offline_error(cfg, req));
+        let what = format!("{} from ", req.filename);
+        return Err(offline_error(cfg, &what, &req.repo_id, req.repo_type, &req.revision));
     }
     cancel.check()?;
 
@@ -221,18 +223,10 @@ fn list(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, can
     validate_revision(revision)?;
     let rc = RepoCache::new(&cfg.cache_dir, repo_id, repo_type);
     if cfg.offline {
-        let commit = rc.resolve_commit(revision).filter(|c| rc.snapshot_dir(c).is_dir()).ok_or_else(|| {
-            err!(
-                Offline,
-                "{} {} (revision {}) is not in the cache {} and {}, or run `candle download {}` while online",
-                repo_type_name(repo_type),
-                repo_id,
-                revision,
-                cfg.cache_dir.display(),
-                cfg.offline_reason(),
-                repo_id
-            )
-        })?;
+        let commit = rc
+            .resolve_commit(revision)
+            .filter(|c| rc.snapshot_dir(c).is_dir())
+            .ok_or_else(|| offline_error(cfg, "", repo_id, repo_type, revision))?;
         let files = rc.snapshot_files(&commit);
         return Ok((commit, files));
     }
@@ -272,9 +266,9 @@ pub fn snapshot(
     }
     let rc = RepoCache::new(&cfg.cache_dir, repo_id, repo_type);
     let workers = max_workers.max(1).min(wanted.len().max(1));
-    let inner = CancelToken::new();
+    // Cancelled by the caller, or by the first worker that fails.
+    let inner = cancel.child();
     let next = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
     let first_err: Mutex<Option<Error>> = Mutex::new(None);
     let record = |e: Error| {
         let mut g = first_err.lock().unwrap_or_else(|p| p.into_inner());
@@ -284,15 +278,6 @@ pub fn snapshot(
         inner.cancel();
     };
     std::thread::scope(|s| {
-        s.spawn(|| {
-            while !finished.load(Ordering::SeqCst) {
-                if cancel.is_cancelled() {
-                    inner.cancel();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        });
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| loop {
@@ -319,7 +304,6 @@ pub fn snapshot(
                 record(err!(Download, "a download worker thread panicked"));
             }
         }
-        finished.store(true, Ordering::SeqCst);
     });
     if let Some(e) = first_err.into_inner().unwrap_or_else(|p| p.into_inner()) {
         if cancel.is_cancelled() {

@@ -259,7 +259,7 @@ fn hub_download_then_warm_cache_zero_requests() {
     for r in [req("config.json", "main"), req("model.bin", "main"), req("1_Pooling/config.json", COMMIT)] {
         let p = download(&cfg, &r, &ev, &c).unwrap();
         assert!(p.is_file());
-        assert_eq!(cached_path(&cfg, &r), Some(p));
+        assert_eq!(cached_path(&cfg, &r).unwrap(), Some(p));
     }
     assert_eq!(srv.count(), n);
     assert!(matches!(ev.all().last(), Some(ProgressEvent::Cached { .. })));
@@ -462,7 +462,7 @@ fn hub_corrupted_byte_is_integrity_error_and_nothing_kept() {
     assert!(!e.message.contains(SECRET));
     assert!(ls(&repo_dir(d.path()).join("blobs")).is_empty(), "{:?}", ls(&repo_dir(d.path()).join("blobs")));
     assert!(ls(&repo_dir(d.path()).join("snapshots")).is_empty());
-    assert!(cached_path(&cfg, &req("model.bin", "main")).is_none());
+    assert!(cached_path(&cfg, &req("model.bin", "main")).unwrap().is_none());
 }
 
 #[test]
@@ -483,7 +483,7 @@ fn hub_path_traversal_rejected_without_requests() {
     for r in &bad {
         let e = download(&cfg, r, &NoProgress, &c).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Argument, "{r:?}");
-        assert!(cached_path(&cfg, r).is_none());
+        assert_eq!(cached_path(&cfg, r).unwrap_err().kind, ErrorKind::Argument);
     }
     assert_eq!(files(&cfg, "../x", RepoType::Model, "main", &c).unwrap_err().kind, ErrorKind::Argument);
     assert_eq!(snapshot(&cfg, "org/m", RepoType::Model, "..", &[], &[], 2, &NoProgress, &c).unwrap_err().kind, ErrorKind::Argument);
