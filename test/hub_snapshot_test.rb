@@ -89,6 +89,10 @@ class HubSnapshotTest < CandleTest::HubTestCase
     first = snapshot
     dir = assert_requests(1) { snapshot }
     assert_equal first, dir
+    # The cached ref pins the commit: the listing is asked at that commit, so a
+    # branch that moved meanwhile cannot mix in another commit's files.
+    assert_equal "/api/models/org/model/revision/#{@commit}", @server.requests.last[:path]
+    assert_equal first, assert_requests(1) { snapshot(refresh: true) }
     assert_match %r{\A/api/models/org/model/revision/main}, @server.requests.last[:path]
     # by commit too
     assert_equal first, assert_requests(1) { snapshot(revision: @commit) }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::hub::cache::{io_err, is_commit, repo_type_name, RepoCache};
 use crate::hub::config::HubConfig;
 use crate::hub::id::filter_files;
+use crate::hub::repo::ModelRepo;
 use crate::hub::transfer::{Client, MetaOutcome, Target};
 use crate::hub::validate::{validate_filename, validate_repo_id, validate_revision};
 
@@ -58,7 +59,7 @@ fn validate_req(req: &FileRequest) -> Result<()> {
 }
 
 /// `what` is "FILE from " for one file, "" for a whole revision.
-fn offline_error(cfg: &HubConfig, what: &str, repo_id: &str, repo_type: RepoType, revision: &str) -> Error {
+pub(crate) fn offline_error(cfg: &HubConfig, what: &str, repo_id: &str, repo_type: RepoType, revision: &str) -> Error {
     err!(
         Offline,
         "{}{} {} (revision {}) is not in the cache {} and {}, or run `candle download {}` while online",
@@ -147,21 +148,23 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
         progress.event(ProgressEvent::Cached { repo: req.repo_id.clone(), file: req.filename.clone(), total: size_of(p) })
     };
 
-    if let Some(commit) = rc.resolve_commit(&req.revision) {
-        if rev_is_commit || !cfg.refresh || cfg.offline {
-            if let Some(p) = rc.cached_file(&commit, &req.filename) {
-                cached_event(&p);
-                return Ok(p);
-            }
-            if rc.is_known_missing(&commit, &req.filename) {
-                return Err(err!(
-                    EntryNotFound,
-                    "{} not found in {} at revision {} (remembered from an earlier request; pass refresh: true to check again)",
-                    req.filename,
-                    req.repo_id,
-                    req.revision
-                ));
-            }
+    // A cached ref pins the commit: the file is fetched at that commit, never
+    // by branch name, so files of one repo cannot come from two commits unless
+    // the caller asks to re-resolve (refresh: true).
+    let pinned = rc.resolve_commit(&req.revision).filter(|_| rev_is_commit || !cfg.refresh || cfg.offline);
+    if let Some(commit) = &pinned {
+        if let Some(p) = rc.cached_file(commit, &req.filename) {
+            cached_event(&p);
+            return Ok(p);
+        }
+        if rc.is_known_missing(commit, &req.filename) {
+            return Err(err!(
+                EntryNotFound,
+                "{} not found in {} at revision {} (remembered from an earlier request; pass refresh: true to check again)",
+                req.filename,
+                req.repo_id,
+                req.revision
+            ));
         }
     }
     if cfg.offline {
@@ -170,15 +173,17 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
     }
     cancel.check()?;
 
+    let ask = pinned.unwrap_or_else(|| req.revision.clone());
+    let moves_ref = !is_commit(&ask);
     let client = Client::new(cfg);
-    let t = Target { repo_id: &req.repo_id, revision: &req.revision, filename: &req.filename };
-    let repo = rc.repo_at(&req.revision);
+    let t = Target { repo_id: &req.repo_id, revision: &ask, filename: &req.filename };
+    let repo = rc.repo_at(&ask);
     let meta = match client.metadata(&repo, &t, progress, cancel)? {
         MetaOutcome::Found(m) => m,
         MetaOutcome::Missing { commit, error } => {
             if let Some(c) = commit {
                 rc.mark_missing(&c, &req.filename)?;
-                if !rev_is_commit {
+                if moves_ref {
                     rc.write_ref(&req.revision, &c)?;
                 }
             }
@@ -211,33 +216,20 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
     // a progress callback that raised (or an interrupt) stops it before publishing
     cancel.check()?;
     let path = rc.link_snapshot_file(&meta.commit, &req.filename, &meta.etag)?;
-    if !rev_is_commit {
+    if moves_ref {
         rc.write_ref(&req.revision, &meta.commit)?;
     }
     Ok(path)
 }
 
-/// (commit, files) for a revision: online from the API, offline from the cache.
+/// (commit, files) for a revision, through the resolver: a cached ref pins the
+/// commit; the listing comes from the API (at that commit) or, offline, from
+/// the cached snapshot.
 fn list(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, cancel: &CancelToken) -> Result<(String, Vec<String>)> {
-    validate_repo_id(repo_id)?;
-    validate_revision(revision)?;
-    let rc = RepoCache::new(&cfg.cache_dir, repo_id, repo_type);
-    if cfg.offline {
-        let commit = rc
-            .resolve_commit(revision)
-            .filter(|c| rc.snapshot_dir(c).is_dir())
-            .ok_or_else(|| offline_error(cfg, "", repo_id, repo_type, revision))?;
-        let files = rc.snapshot_files(&commit);
-        return Ok((commit, files));
-    }
-    cancel.check()?;
-    let client = Client::new(cfg);
-    let t = Target { repo_id, revision, filename: "" };
-    let info = client.repo_info(&rc.repo_at(revision), &t, &NoProgress, cancel)?;
-    if !is_commit(revision) {
-        rc.write_ref(revision, &info.sha)?;
-    }
-    Ok((info.sha, info.files))
+    let mut repo = ModelRepo::hub(cfg, repo_id, repo_type, revision, cancel)?;
+    let files = repo.full_listing(cancel)?.to_vec();
+    let commit = repo.commit().expect("a Hub repo has a commit").to_string();
+    Ok((commit, files))
 }
 
 /// Files of a repository at a revision.

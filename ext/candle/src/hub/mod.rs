@@ -6,11 +6,13 @@
 //! - `cache`: cache layout + scan / verify / delete / link
 //! - `transfer`: HTTP (ureq 3) with retries, resume, integrity
 //! - `download`: the policy (`download`, `cached_path`, `files`, `snapshot`)
+//! - `repo`: the resolver loaders use (`ModelRepo`: one commit, its files)
 
 pub mod cache;
 pub mod config;
 pub mod download;
 pub mod id;
+pub mod repo;
 pub mod transfer;
 pub mod validate;
 
@@ -25,5 +27,6 @@ pub use cache::{
 };
 pub use config::{ConfigSummary, HubConfig, Overrides, RetryPolicy, Token};
 pub use download::{cached_path, download, files, snapshot, FileRequest, NoProgress, ProgressEvent, ProgressSink};
+pub use repo::{ModelRepo, Presence};
 pub use id::{filter_files, parse_id, pick_gguf, DEFAULT_QUANT_PREFERENCE};
 pub use validate::{validate_filename, validate_repo_id, validate_revision};
