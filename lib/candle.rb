@@ -8,6 +8,7 @@ require_relative "candle/errors"
 require "candle/candle"
 require_relative "candle/device"
 require_relative "candle/hub"
+require_relative "candle/tokenizer"
 require_relative "candle/manifest"
 
 # Run HuggingFace models from Ruby: tokenizers, embeddings, rerankers, NER and

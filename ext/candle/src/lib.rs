@@ -1,12 +1,14 @@
 //! Rust core of the candle Ruby gem.
 //!
-//! Core modules (`hub`, `device`, `error`, `cancel`, ...) know nothing of Ruby and
+//! Core modules (`hub`, `tokenizer`, `gguf`, `device`, `error`, `cancel`, ...) know nothing of Ruby and
 //! are covered by `cargo test`; `bindings` is the thin magnus layer on top.
 
 pub mod cancel;
 pub mod device;
 pub mod error;
+pub mod gguf;
 pub mod hub;
+pub mod tokenizer;
 
 mod bindings;
 

@@ -24,7 +24,7 @@ fn secs(v: Option<f64>) -> Option<Duration> {
 }
 
 /// Per-call settings; HubConfig::resolve fills in the environment.
-fn config(opts: RHash) -> Result<HubConfig, Error> {
+pub(crate) fn config(opts: RHash) -> Result<HubConfig, Error> {
     let overrides = Overrides {
         cache_dir: opt::<String>(opts, "cache_dir")?.map(PathBuf::from),
         endpoint: opt(opts, "endpoint")?,
@@ -98,7 +98,7 @@ fn event_hash(ruby: &Ruby, e: ProgressEvent) -> Result<RHash, Error> {
 
 /// Runs `work` without the GVL; with a callable, its progress events are
 /// delivered to it on this thread.
-fn run_with_progress<R, F>(progress: Option<Value>, work: F) -> Result<R, Error>
+pub(crate) fn run_with_progress<R, F>(progress: Option<Value>, work: F) -> Result<R, Error>
 where
     R: Send,
     F: FnOnce(&dyn ProgressSink, &crate::cancel::CancelToken) -> crate::error::Result<R> + Send,

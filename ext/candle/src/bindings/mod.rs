@@ -6,6 +6,7 @@ pub mod errors;
 pub mod hub;
 pub mod nogvl;
 pub mod testing;
+pub mod tokenizer;
 
 use magnus::{prelude::*, Error, RModule, Ruby};
 
@@ -14,6 +15,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     let native = candle.define_module("Native")?;
     device::init(ruby, native)?;
     hub::init(ruby, native)?;
+    tokenizer::init(ruby, native)?;
     if std::env::var("CANDLE_TEST_NATIVES").as_deref() == Ok("1") {
         testing::init(ruby, native)?;
     }
