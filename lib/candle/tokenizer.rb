@@ -112,6 +112,13 @@ module Candle
       self
     end
 
+    # true: special tokens written in the text ("<|im_end|>") are tokenized as
+    # plain text, so user input cannot inject them (transformers'
+    # split_special_tokens).
+    def split_special_tokens=(value)
+      self._split_special_tokens = value ? true : false
+    end
+
     def token_to_id(token) = _token_to_id(token.to_s)
 
     def id_to_token(id) = _id_to_token(Integer(id))

@@ -111,6 +111,19 @@ impl RbTokenizer {
         self.write(move |t| t.set_truncation(Some(tr)))
     }
 
+    /// transformers' `split_special_tokens`: special tokens written in the
+    /// text are tokenized as plain text (llama.cpp's `parse_special = false`).
+    fn set_split_special_tokens(&self, on: bool) -> Result<(), Error> {
+        self.write(move |t| {
+            t.hf.set_encode_special_tokens(on);
+            Ok(())
+        })
+    }
+
+    fn split_special_tokens(&self) -> Result<bool, Error> {
+        self.read(false, |t| Ok(t.hf.get_encode_special_tokens()))
+    }
+
     fn no_truncation(&self) -> Result<(), Error> {
         self.write(|t| t.set_truncation(None))
     }
@@ -182,7 +195,7 @@ impl RbTokenizer {
     /// [[name, token], ...] in transformers' order, then additional tokens.
     fn special_tokens(&self) -> Result<(Vec<(String, String)>, Vec<String>), Error> {
         self.read(false, |t| {
-            let named = t.specials.named().into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            let named = t.specials.variables().into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
             Ok((named, t.specials.additional.clone()))
         })
     }
@@ -343,6 +356,8 @@ pub fn init(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     c.define_method("_enable_truncation", method!(RbTokenizer::enable_truncation, 4))?;
     c.define_method("no_truncation", method!(RbTokenizer::no_truncation, 0))?;
     c.define_method("padding", method!(RbTokenizer::padding, 0))?;
+    c.define_method("_split_special_tokens=", method!(RbTokenizer::set_split_special_tokens, 1))?;
+    c.define_method("split_special_tokens?", method!(RbTokenizer::split_special_tokens, 0))?;
     c.define_method("truncation", method!(RbTokenizer::truncation, 0))?;
     c.define_method("vocab", method!(RbTokenizer::vocab, 0))?;
     c.define_method("vocab_size", method!(RbTokenizer::vocab_size, 0))?;

@@ -187,7 +187,7 @@ enum Selected<'a> {
 
 fn context(messages: &serde_json::Value, opts: &RenderOptions, specials: &SpecialTokens) -> Value {
     let mut ctx = serde_json::Map::new();
-    for (name, tok) in specials.named() {
+    for (name, tok) in specials.variables() {
         ctx.insert(name.to_string(), serde_json::Value::String(tok.to_string()));
     }
     if !specials.additional.is_empty() {

@@ -296,6 +296,10 @@ struct PreSpec {
     add_bos: bool,
     /// The vocabulary has no usable BOS token (chatglm).
     no_bos: bool,
+    /// NFC-normalize first, as the model's own tokenizer.json does (Qwen2).
+    /// llama.cpp skips this, so decomposed text (e + U+0301) tokenizes
+    /// differently there than in transformers; we follow transformers.
+    nfc: bool,
 }
 
 // The regexes are llama.cpp's (`llama-vocab.cpp`); where llama.cpp rewrote a
@@ -380,6 +384,7 @@ fn bpe_pre_tokenizer(pre: &str) -> Result<PreSpec> {
         ignore_merges: false,
         add_bos: false,
         no_bos: false,
+        nfc: false,
     };
     Ok(match pre {
         "default" => spec(DEFAULT),
@@ -401,8 +406,9 @@ fn bpe_pre_tokenizer(pre: &str) -> Result<PreSpec> {
         "gpt-2" | "phi-2" | "jina-es" | "jina-de" | "gigachat" | "jina-v2-es" | "jina-v2-de" | "a.x-4.0" | "mellum"
         | "modern-bert" | "mpt" | "olmo" | "jais" | "trillion" | "granite-docling" | "exaone4" | "jina-v1-en"
         | "jina-v2-code" | "roberta-bpe" => spec(GPT2),
-        "qwen2" | "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "megrez" | "stablelm2" | "hunyuan" | "solar-open"
+        "deepseek-r1-qwen" | "kormo" | "f2llmv2" | "megrez" | "stablelm2" | "hunyuan" | "solar-open"
         | "grok-2" => spec(QWEN2),
+        "qwen2" => PreSpec { nfc: true, ..spec(QWEN2) },
         "qwen35" => spec(QWEN35),
         "poro-chat" | "bloom" | "gpt3-finnish" => spec(PORO),
         "chatglm-bpe" => PreSpec {
@@ -486,6 +492,11 @@ fn byte_level_bpe(tokens: &[String], merges: Vec<String>, spec: &PreSpec) -> Res
     pre.push(ByteLevel::new(false, false, false).into());
 
     let mut tokenizer = Tokenizer::new(bpe);
+    if spec.nfc {
+        tokenizer
+            .with_normalizer(Some(tokenizers::normalizers::unicode::NFC))
+            .map_err(|e| err!(Tokenizer, "cannot set the GGUF tokenizer's normalizer: {e}"))?;
+    }
     tokenizer
         .with_pre_tokenizer(Some(PreTokenizerSequence::new(pre)))
         .with_decoder(Some(ByteLevelDecoder::new(false, false, false)));

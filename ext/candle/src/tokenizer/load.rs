@@ -180,10 +180,17 @@ fn specials_of(c: &serde_json::Value) -> SpecialTokens {
         pad: get("pad_token"),
         cls: get("cls_token"),
         mask: get("mask_token"),
+        // transformers 5 writes the list as `extra_special_tokens`.
         additional: c
             .get("additional_special_tokens")
             .and_then(|a| a.as_array())
+            .or_else(|| c.get("extra_special_tokens").and_then(|a| a.as_array()))
             .map(|a| a.iter().filter_map(token_string).collect())
+            .unwrap_or_default(),
+        extra: c
+            .get("extra_special_tokens")
+            .and_then(|e| e.as_object())
+            .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), token_string(v)?))).collect())
             .unwrap_or_default(),
     }
 }

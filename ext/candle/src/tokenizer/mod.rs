@@ -45,6 +45,9 @@ pub struct SpecialTokens {
     pub cls: Option<String>,
     pub mask: Option<String>,
     pub additional: Vec<String>,
+    /// Named extras (transformers 5's `extra_special_tokens` dict, e.g.
+    /// `image_token`); templates see them as variables too.
+    pub extra: Vec<(String, String)>,
 }
 
 impl SpecialTokens {
@@ -67,6 +70,13 @@ impl SpecialTokens {
         out
     }
 
+    /// `named()` plus the named extras (template variables).
+    pub fn variables(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = self.named();
+        out.extend(self.extra.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        out
+    }
+
     /// Fills what is still unset from `other`.
     pub fn fill_from(&mut self, other: &SpecialTokens) {
         for (mine, theirs) in [
@@ -84,6 +94,9 @@ impl SpecialTokens {
         }
         if self.additional.is_empty() {
             self.additional.clone_from(&other.additional);
+        }
+        if self.extra.is_empty() {
+            self.extra.clone_from(&other.extra);
         }
     }
 }
