@@ -7,6 +7,11 @@ namespace :bench do
   task hub: :compile do
     ruby "bench/hub.rb"
   end
+
+  desc "Tokenizer encode_batch throughput against Python tokenizers"
+  task tokenizer: :compile do
+    ruby "bench/tokenizer.rb"
+  end
 end
 
 desc "Run every benchmark in bench/*.rb"

@@ -110,6 +110,19 @@ class TokenizerResolverTest < CandleTest::HubTestCase
     assert_no_requests { load }
   end
 
+  def test_a_warm_cache_loads_while_the_hub_is_unreachable
+    add_tokenizer_repo
+    # Partly cached: optional files such as special_tokens_map.json are unknown.
+    download("org/tok", "tokenizer.json")
+    download("org/tok", "tokenizer_config.json")
+    @server.stop
+    t0 = now
+    tok = load(max_retries: 3, retry_base_delay: 0.5)
+    assert_operator now - t0, :<, 1.0, "optional files must not be retried while the Hub is down"
+    assert_equal [3, 4], tok.encode("hello world").ids
+    assert_equal "<s>", tok.bos_token
+  end
+
   def test_no_tokenizer_names_what_it_looked_for_and_what_the_repo_has
     @server.add_repo("org/weights-only", files: { "config.json" => CONFIG_JSON, "model.safetensors" => "x" * 10 })
     e = assert_raises(Candle::TokenizerError) { load("org/weights-only") }

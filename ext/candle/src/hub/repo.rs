@@ -15,6 +15,7 @@
 //! accepted wherever a repo id is: its files are the listing, no network.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hf_hub::RepoType;
 
@@ -72,6 +73,8 @@ pub struct ModelRepo {
     files: Vec<String>,
     /// True when `files` is the whole repo (API listing or local directory).
     complete: bool,
+    /// Set when probing an optional file could not reach the Hub.
+    unreachable: AtomicBool,
 }
 
 impl ModelRepo {
@@ -91,7 +94,7 @@ impl ModelRepo {
         let mut files = Vec::new();
         walk(dir, "", &mut files);
         files.sort();
-        Ok(ModelRepo { source: Source::Local { dir: dir.to_path_buf() }, files, complete: true })
+        Ok(ModelRepo { source: Source::Local { dir: dir.to_path_buf() }, files, complete: true, unreachable: AtomicBool::new(false) })
     }
 
     pub fn hub(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, cancel: &CancelToken) -> Result<ModelRepo> {
@@ -113,7 +116,7 @@ impl ModelRepo {
                 return Err(offline_error(cfg, "", repo_id, repo_type, revision));
             }
             let source = Source::Hub { cfg: cfg.clone(), cache, commit, revision: revision.to_string() };
-            return Ok(ModelRepo { source, files, complete: false });
+            return Ok(ModelRepo { source, files, complete: false, unreachable: AtomicBool::new(false) });
         }
         cancel.check()?;
         let (commit, mut files) = fetch_listing(cfg, &cache, revision, cancel)?;
@@ -125,6 +128,7 @@ impl ModelRepo {
             source: Source::Hub { cfg: cfg.clone(), cache, commit, revision: revision.to_string() },
             files,
             complete: true,
+            unreachable: AtomicBool::new(false),
         };
         repo.remember_absent_optional_files();
         Ok(repo)
@@ -229,21 +233,39 @@ impl ModelRepo {
     }
 
     /// Like `get`, but None when the file is absent. Absent files cost no
-    /// request; an unknown one costs one (at the pinned commit), remembered.
+    /// request; an unknown one costs one attempt (at the pinned commit, no
+    /// retries), remembered when the Hub answers. When the Hub cannot be
+    /// reached, unknown optional files count as absent for the rest of this
+    /// load (as transformers treats optional files), so a warm cache still
+    /// loads with the network down.
     pub fn get_optional(&self, filename: &str, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<Option<PathBuf>> {
         match self.presence(filename) {
             Presence::Absent => Ok(None),
             Presence::Present => self.get(filename, progress, cancel).map(Some),
-            Presence::Unknown => match self.get(filename, progress, cancel) {
-                Ok(p) => Ok(Some(p)),
-                Err(e) if e.kind == ErrorKind::EntryNotFound => {
-                    if let Source::Hub { cache, commit, .. } = &self.source {
+            Presence::Unknown if self.unreachable.load(Ordering::Relaxed) => Ok(None),
+            Presence::Unknown => {
+                let Source::Hub { cfg, cache, commit, .. } = &self.source else { return Ok(None) };
+                let mut once = cfg.clone();
+                once.retry.max_retries = 0;
+                let req = FileRequest {
+                    repo_id: cache.repo_id.clone(),
+                    repo_type: cache.repo_type,
+                    revision: commit.clone(),
+                    filename: filename.to_string(),
+                };
+                match download(&once, &req, progress, cancel) {
+                    Ok(p) => Ok(Some(p)),
+                    Err(e) if e.kind == ErrorKind::EntryNotFound => {
                         cache.mark_missing(commit, filename)?;
+                        Ok(None)
                     }
-                    Ok(None)
+                    Err(e) if matches!(e.kind, ErrorKind::Download | ErrorKind::RateLimited) => {
+                        self.unreachable.store(true, Ordering::Relaxed);
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            },
+            }
         }
     }
 
