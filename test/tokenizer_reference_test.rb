@@ -82,7 +82,10 @@ class TokenizerReferenceTest < Minitest::Test
 
         assert_equal c["special_tokens"][name.to_s], value, "#{c["template_source"]}: #{name}"
       end
+      # ...and none of transformers' bos/eos is missing (Qwen3 has no bos).
       %w[bos_token eos_token].each do |name|
+        next unless c["special_tokens"].key?(name)
+
         assert_equal c["special_tokens"][name], tok.special_tokens[name.to_sym], "#{c["template_source"]}: #{name}"
       end
       vars = (c["extra"] || {}).transform_keys(&:to_sym)

@@ -21,6 +21,9 @@ const NOGVL_BYTES: usize = 4096;
 
 type Shared = Arc<RwLock<Tokenizer>>;
 
+/// `([(name, token)], [additional token])`.
+type NamedAndAdditional = (Vec<(String, String)>, Vec<String>);
+
 #[magnus::wrap(class = "Candle::Tokenizer", free_immediately, size)]
 pub struct RbTokenizer(pub Shared);
 
@@ -193,7 +196,7 @@ impl RbTokenizer {
     }
 
     /// [[name, token], ...] in transformers' order, then additional tokens.
-    fn special_tokens(&self) -> Result<(Vec<(String, String)>, Vec<String>), Error> {
+    fn special_tokens(&self) -> Result<NamedAndAdditional, Error> {
         self.read(false, |t| {
             let named = t.specials.variables().into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
             Ok((named, t.specials.additional.clone()))

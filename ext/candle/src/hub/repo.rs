@@ -59,6 +59,8 @@ pub enum Presence {
     Unknown,
 }
 
+// One per load: the variants' size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Source {
     Hub { cfg: HubConfig, cache: RepoCache, commit: String, revision: String },

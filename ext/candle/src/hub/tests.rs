@@ -439,7 +439,7 @@ fn hub_cancel_keeps_partial_and_resume_rehashes() {
     let p = download(&cfg, &req("big.bin", "main"), &NoProgress, &CancelToken::new()).unwrap();
     assert_eq!(std::fs::read(p).unwrap(), big);
     assert!(!inc.exists());
-    let last = srv.reqs().into_iter().filter(|r| r.path.starts_with("/cdn/")).last().unwrap();
+    let last = srv.reqs().into_iter().rfind(|r| r.path.starts_with("/cdn/")).unwrap();
     assert_eq!(last.headers["range"], format!("bytes={have}-"));
 }
 

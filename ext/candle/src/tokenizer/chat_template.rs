@@ -211,7 +211,7 @@ fn preprocess(src: &str) -> String {
     let mut s = src.to_string();
     for tag in ["generation", "endgeneration"] {
         for (open, close) in [("{%-", "-%}"), ("{%-", "%}"), ("{%", "-%}"), ("{%", "%}")] {
-            for inner in [format!(" {tag} "), format!("{tag}")] {
+            for inner in [format!(" {tag} "), tag.to_string()] {
                 s = s.replace(&format!("{open}{inner}{close}"), "");
             }
         }
@@ -444,7 +444,7 @@ impl JsonWriter {
                     return Ok(());
                 }
                 if self.sort_keys {
-                    keys.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+                    keys.sort_by_key(|k| k.to_string());
                 }
                 out.push('{');
                 for (i, k) in keys.iter().enumerate() {
