@@ -9,6 +9,8 @@ require "candle/candle"
 require_relative "candle/device"
 require_relative "candle/hub"
 require_relative "candle/tokenizer"
+require_relative "candle/generation_config"
+require_relative "candle/llm"
 require_relative "candle/manifest"
 
 # Run HuggingFace models from Ruby: tokenizers, embeddings, rerankers, NER and

@@ -2,10 +2,13 @@
 
 require "optparse"
 require_relative "cli/format"
+require_relative "cli/generate"
 
 module Candle
   # The `candle` command line, modelled on `huggingface-cli`:
   #
+  #   candle generate PROMPT [--model ID]   (streams an answer)
+  #   candle chat [--model ID]              (interactive, with history)
   #   candle download REPO [FILE...]   (huggingface-cli download)
   #   candle cache ls | verify | rm | link   (scan-cache / delete-cache)
   #   candle env
@@ -14,6 +17,8 @@ module Candle
   # (0 ok, 1 error, 2 usage error, 130 interrupted) and never calls `exit`,
   # so it can be driven in-process.
   class CLI
+    include Generate
+
     EXIT_OK = 0
     EXIT_ERROR = 1
     EXIT_USAGE = 2
@@ -30,6 +35,8 @@ module Candle
     end
 
     COMMANDS = {
+      "generate" => "Answer a prompt with an LLM (streams to stdout)",
+      "chat" => "Chat with an LLM (interactive, keeps the history)",
       "download" => "Download files, or a filtered snapshot, into the Hub cache",
       "cache ls" => "List the cached repos (like huggingface-cli scan-cache)",
       "cache verify" => "Re-hash cached blobs; exit 1 if any is corrupt",
@@ -40,6 +47,8 @@ module Candle
     }.freeze
 
     SYNOPSIS = {
+      "generate" => "generate PROMPT [options]",
+      "chat" => "chat [options]",
       "download" => "download REPO [FILE...] [options]",
       "cache ls" => "cache ls [options]",
       "cache verify" => "cache verify [REPO] [options]",
@@ -96,6 +105,8 @@ module Candle
         EXIT_OK
       when "help"
         help(argv.drop(1))
+      when "generate" then generate(argv.drop(1))
+      when "chat" then chat(argv.drop(1))
       when "download" then download(argv.drop(1))
       when "env" then env(argv.drop(1))
       when "cache" then cache(argv.drop(1))

@@ -6,8 +6,10 @@
 pub mod cancel;
 pub mod device;
 pub mod error;
+pub mod generation;
 pub mod gguf;
 pub mod hub;
+pub mod models;
 pub mod tokenizer;
 
 mod bindings;

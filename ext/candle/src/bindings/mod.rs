@@ -4,6 +4,7 @@
 pub mod device;
 pub mod errors;
 pub mod hub;
+pub mod llm;
 pub mod nogvl;
 pub mod testing;
 pub mod tokenizer;
@@ -16,6 +17,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     device::init(ruby, native)?;
     hub::init(ruby, native)?;
     tokenizer::init(ruby, native)?;
+    llm::init(ruby, native)?;
     if std::env::var("CANDLE_TEST_NATIVES").as_deref() == Ok("1") {
         testing::init(ruby, native)?;
     }

@@ -1,0 +1,297 @@
+//! Natives behind Candle::LLM and its generation sessions. lib/candle/llm.rb
+//! does the prompting (templates, encoding) and drives the loop: each
+//! `_step` generates until there is text to show, with the GVL released and
+//! the model's lock taken inside the released region, so Ruby can stop after
+//! any piece and other threads run meanwhile.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value};
+
+use super::errors::to_ruby;
+use super::hub::{config, run_with_progress};
+use super::nogvl::without_gvl;
+use super::tokenizer::RbTokenizer;
+use crate::cancel::CancelToken;
+use crate::device::{self, DeviceSpec};
+use crate::err;
+use crate::error::Result as CoreResult;
+use crate::generation::{GenerationConfig, Session};
+use crate::hub::{pick_gguf, ModelRepo, ProgressSink};
+use crate::models::CausalLm;
+use crate::tokenizer::{self as tk, LoadOptions, Tokenizer};
+
+type SharedModel = Arc<Mutex<CausalLm>>;
+type SharedTokenizer = Arc<std::sync::RwLock<Tokenizer>>;
+
+#[magnus::wrap(class = "Candle::LLM", free_immediately, size)]
+pub struct RbLlm {
+    model: SharedModel,
+    tokenizer: SharedTokenizer,
+    architecture: String,
+    context_length: usize,
+    source: String,
+    gguf: String,
+}
+
+#[magnus::wrap(class = "Candle::LLM::Session", free_immediately, size)]
+pub struct RbSession {
+    model: SharedModel,
+    tokenizer: SharedTokenizer,
+    session: Arc<Mutex<Session>>,
+}
+
+fn poisoned(what: &str) -> crate::error::Error {
+    err!(Generic, "{} lock poisoned by an earlier panic", what)
+}
+
+struct Loaded {
+    model: CausalLm,
+    tokenizer: Option<Tokenizer>,
+    source: String,
+    gguf: String,
+}
+
+fn is_gguf(f: &str) -> bool {
+    f.to_ascii_lowercase().ends_with(".gguf")
+}
+
+/// The GGUF to load: the one asked for, else `pick_gguf`'s choice.
+fn choose_gguf(repo: &mut ModelRepo, wanted: Option<String>, cancel: &CancelToken) -> CoreResult<String> {
+    if let Some(f) = wanted {
+        return Ok(f);
+    }
+    if !repo.files().iter().any(|f| is_gguf(f)) {
+        repo.full_listing(cancel)?;
+    }
+    let ggufs: Vec<String> = repo.files().iter().filter(|f| is_gguf(f)).cloned().collect();
+    pick_gguf(&ggufs, &[]).ok_or_else(|| {
+        err!(
+            UnsupportedModel,
+            "{} has no .gguf file; this version of candle runs GGUF causal LMs only (safetensors checkpoints are not supported yet); it has: {}",
+            repo.describe(),
+            crate::hub::repo::summarize(repo.files())
+        )
+    })
+}
+
+fn load_gguf(path: &Path, device: &candle_core::Device, cancel: &CancelToken) -> CoreResult<CausalLm> {
+    let meta = crate::gguf::read_metadata(path)?;
+    CausalLm::from_gguf(path, &meta, device, cancel)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_from_repo(
+    cfg: &crate::hub::HubConfig,
+    id: &str,
+    revision: &str,
+    gguf: Option<String>,
+    with_tokenizer: bool,
+    device: &candle_core::Device,
+    progress: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> CoreResult<Loaded> {
+    let mut repo = ModelRepo::open(cfg, id, revision, cancel)?;
+    let gguf = choose_gguf(&mut repo, gguf, cancel)?;
+    let path = repo.get(&gguf, progress, cancel)?;
+    let model = load_gguf(&path, device, cancel)?;
+    // The repo's tokenizer.json when it has one, else the GGUF's own vocabulary.
+    let tokenizer = if with_tokenizer {
+        Some(tk::from_repo(&mut repo, &LoadOptions { gguf_file: Some(gguf.clone()) }, progress, cancel)?)
+    } else {
+        None
+    };
+    Ok(Loaded { model, tokenizer, source: repo.describe(), gguf })
+}
+
+fn device_of(kind: String, ordinal: usize) -> Result<candle_core::Device, Error> {
+    let spec = DeviceSpec::parse(&kind, ordinal).map_err(to_ruby)?;
+    device::open(spec).map_err(to_ruby)
+}
+
+impl RbLlm {
+    fn new(l: Loaded, tokenizer: SharedTokenizer, context: Option<usize>) -> RbLlm {
+        let context_length = context.map_or(l.model.context_length, |c| c.min(l.model.context_length));
+        let architecture = l.model.architecture.clone();
+        let mut model = l.model;
+        model.context_length = context_length;
+        RbLlm {
+            model: Arc::new(Mutex::new(model)),
+            tokenizer,
+            architecture,
+            context_length,
+            source: l.source,
+            gguf: l.gguf,
+        }
+    }
+
+    fn tokenizer(&self) -> RbTokenizer {
+        RbTokenizer(self.tokenizer.clone())
+    }
+
+    fn architecture(&self) -> String {
+        self.architecture.clone()
+    }
+
+    fn context_length(&self) -> usize {
+        self.context_length
+    }
+
+    fn source(&self) -> String {
+        self.source.clone()
+    }
+
+    fn gguf_file(&self) -> String {
+        self.gguf.clone()
+    }
+
+    /// A session for prompt ids (already encoded by Ruby).
+    fn start(&self, prompt: Vec<u32>, opts: RHash) -> Result<RbSession, Error> {
+        let cfg = generation_config(opts)?;
+        let eos = self.tokenizer.read().map_err(|_| to_ruby(poisoned("tokenizer")))?.eos_token_ids.clone();
+        let session = Session::new(prompt, cfg, eos, self.context_length).map_err(to_ruby)?;
+        Ok(RbSession { model: self.model.clone(), tokenizer: self.tokenizer.clone(), session: Arc::new(Mutex::new(session)) })
+    }
+
+    /// Forgets the KV cache (the next generation re-reads its whole prompt).
+    fn reset(&self) -> Result<(), Error> {
+        let model = self.model.clone();
+        without_gvl(move |_| {
+            model.lock().map_err(|_| poisoned("model"))?.reset();
+            Ok(())
+        })
+    }
+}
+
+fn opt<T: magnus::TryConvert>(opts: RHash, key: &str) -> Result<Option<T>, Error> {
+    let ruby = Ruby::get().expect("GVL held");
+    match opts.get(ruby.to_symbol(key)) {
+        Some(v) if !v.is_nil() => Ok(Some(T::try_convert(v)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The options Hash was checked by Candle::GenerationConfig.
+fn generation_config(opts: RHash) -> Result<GenerationConfig, Error> {
+    let d = GenerationConfig::default();
+    Ok(GenerationConfig {
+        max_tokens: opt(opts, "max_tokens")?.unwrap_or(d.max_tokens),
+        temperature: opt(opts, "temperature")?.unwrap_or(d.temperature),
+        top_p: opt(opts, "top_p")?,
+        top_k: opt(opts, "top_k")?,
+        min_p: opt(opts, "min_p")?,
+        repetition_penalty: opt(opts, "repetition_penalty")?.unwrap_or(d.repetition_penalty),
+        repetition_window: opt(opts, "repetition_window")?.unwrap_or(d.repetition_window),
+        seed: opt(opts, "seed")?,
+        stop: opt(opts, "stop")?.unwrap_or_default(),
+    })
+}
+
+impl RbSession {
+    /// [text, finish_reason or nil]: generates until there is text to show
+    /// or the session ends.
+    fn step(&self) -> Result<(String, Option<String>), Error> {
+        let (model, tokenizer, session) = (self.model.clone(), self.tokenizer.clone(), self.session.clone());
+        without_gvl(move |cancel| {
+            let mut s = session.lock().map_err(|_| poisoned("session"))?;
+            if let Some(r) = s.finished() {
+                return Ok((String::new(), Some(r.as_str().to_string())));
+            }
+            let mut m = model.lock().map_err(|_| poisoned("model"))?;
+            let t = tokenizer.read().map_err(|_| poisoned("tokenizer"))?;
+            let text = s.step(&mut m, &t, cancel)?;
+            Ok((text, s.finished().map(|r| r.as_str().to_string())))
+        })
+    }
+
+    fn tail(&self) -> Result<String, Error> {
+        Ok(self.session.lock().map_err(|_| to_ruby(poisoned("session")))?.take_tail())
+    }
+
+    fn stats(ruby: &Ruby, rb_self: &Self) -> Result<RHash, Error> {
+        let s = rb_self.session.lock().map_err(|_| to_ruby(poisoned("session")))?;
+        let st = &s.stats;
+        let h = ruby.hash_new();
+        h.aset(ruby.to_symbol("prompt_tokens"), st.prompt_tokens)?;
+        h.aset(ruby.to_symbol("prefill_tokens"), st.prefill_tokens)?;
+        h.aset(ruby.to_symbol("generated_tokens"), st.generated_tokens)?;
+        h.aset(ruby.to_symbol("prefill_seconds"), st.prefill_time.as_secs_f64())?;
+        h.aset(ruby.to_symbol("decode_seconds"), st.decode_time.as_secs_f64())?;
+        h.aset(ruby.to_symbol("time_to_first_token"), st.time_to_first_token.map(|d| d.as_secs_f64()))?;
+        h.aset(ruby.to_symbol("finish_reason"), s.finished().map(|r| ruby.to_symbol(r.as_str())))?;
+        h.aset(ruby.to_symbol("generated_ids"), s.generated_ids().to_vec())?;
+        Ok(h)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn from_pretrained(
+    id: String,
+    revision: String,
+    gguf: Option<String>,
+    device_kind: String,
+    ordinal: usize,
+    tokenizer: Option<&RbTokenizer>,
+    context: Option<usize>,
+    opts: RHash,
+    progress: Option<Value>,
+) -> Result<RbLlm, Error> {
+    let cfg = config(opts)?;
+    let device = device_of(device_kind, ordinal)?;
+    let given = tokenizer.map(|t| t.0.clone());
+    let with_tokenizer = given.is_none();
+    let loaded = run_with_progress(progress, move |sink, cancel| {
+        load_from_repo(&cfg, &id, &revision, gguf, with_tokenizer, &device, sink, cancel)
+    })?;
+    attach(loaded, given, context)
+}
+
+fn from_file(path: String, device_kind: String, ordinal: usize, tokenizer: Option<&RbTokenizer>, context: Option<usize>) -> Result<RbLlm, Error> {
+    let device = device_of(device_kind, ordinal)?;
+    let given = tokenizer.map(|t| t.0.clone());
+    let with_tokenizer = given.is_none();
+    let loaded = without_gvl(move |cancel| {
+        let p = PathBuf::from(&path);
+        if !p.is_file() {
+            return Err(err!(ModelLoad, "no such file: {}", path));
+        }
+        let model = load_gguf(&p, &device, cancel)?;
+        let tokenizer = if with_tokenizer { Some(tk::from_gguf(&p)?) } else { None };
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Loaded { model, tokenizer, source: path.clone(), gguf: name })
+    })?;
+    attach(loaded, given, context)
+}
+
+fn attach(mut loaded: Loaded, given: Option<SharedTokenizer>, context: Option<usize>) -> Result<RbLlm, Error> {
+    let tokenizer = match given {
+        Some(t) => t,
+        None => Arc::new(std::sync::RwLock::new(loaded.tokenizer.take().expect("loaded with a tokenizer"))),
+    };
+    if context == Some(0) {
+        return Err(to_ruby(err!(Argument, "context_size must be positive")));
+    }
+    Ok(RbLlm::new(loaded, tokenizer, context))
+}
+
+pub fn init(ruby: &Ruby, native: RModule) -> Result<(), Error> {
+    native.define_singleton_method("llm_from_pretrained", function!(from_pretrained, 9))?;
+    native.define_singleton_method("llm_from_file", function!(from_file, 5))?;
+
+    let candle: RModule = ruby.define_module("Candle")?;
+    let c = candle.define_class("LLM", ruby.class_object())?;
+    c.define_method("_tokenizer", method!(RbLlm::tokenizer, 0))?;
+    c.define_method("architecture", method!(RbLlm::architecture, 0))?;
+    c.define_method("context_length", method!(RbLlm::context_length, 0))?;
+    c.define_method("source", method!(RbLlm::source, 0))?;
+    c.define_method("gguf_file", method!(RbLlm::gguf_file, 0))?;
+    c.define_method("_start", method!(RbLlm::start, 2))?;
+    c.define_method("reset", method!(RbLlm::reset, 0))?;
+
+    let s = c.define_class("Session", ruby.class_object())?;
+    s.define_method("_step", method!(RbSession::step, 0))?;
+    s.define_method("_tail", method!(RbSession::tail, 0))?;
+    s.define_method("_stats", method!(RbSession::stats, 0))?;
+    Ok(())
+}
