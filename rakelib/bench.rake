@@ -8,6 +8,11 @@ namespace :bench do
     ruby "bench/hub.rb"
   end
 
+  desc "LLM prefill/decode tokens/s, TTFT and RSS against llama.cpp's llama-bench (builds it once)"
+  task llm: :compile do
+    ruby "bench/llm.rb"
+  end
+
   desc "Tokenizer encode_batch throughput against Python tokenizers"
   task tokenizer: :compile do
     ruby "bench/tokenizer.rb"

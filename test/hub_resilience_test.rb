@@ -314,10 +314,18 @@ class HubResilienceTest < CandleTest::HubTestCase
     big = self.class.big_file(200)
     sha = CandleTest::HubServer.file_sha256(big)
     @server.add_repo("org/big", files: { "big.bin" => big })
-    code = "require 'candle'; print Candle::Hub.download('org/big', 'big.bin', endpoint: #{@server.url.inspect}, " \
-           "cache_dir: #{@cache.inspect}, progress: false)"
+    go = File.join(@tmp, "go")
     outs = Array.new(8) { |i| File.join(@tmp, "out#{i}") }
-    pids = outs.map { |o| spawn_ruby(code, out: [o, "w"], err: ["#{o}.err", "w"]) }
+    # Every child loads candle, says it is ready, then waits for the start
+    # signal: all eight race for the file however slowly they boot.
+    pids = outs.map do |o|
+      code = "require 'candle'; File.write(#{"#{o}.ready".inspect}, ''); sleep 0.005 until File.exist?(#{go.inspect}); " \
+             "print Candle::Hub.download('org/big', 'big.bin', endpoint: #{@server.url.inspect}, " \
+             "cache_dir: #{@cache.inspect}, progress: false)"
+      spawn_ruby(code, out: [o, "w"], err: ["#{o}.err", "w"])
+    end
+    wait_until(60, "the children to load candle") { outs.all? { |o| File.exist?("#{o}.ready") } }
+    File.write(go, "")
     statuses = pids.map { |pid| Process.wait2(pid).last }
 
     statuses.each_with_index { |s, i| assert s.success?, "child #{i}: #{File.read("#{outs[i]}.err")}" }

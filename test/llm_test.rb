@@ -131,6 +131,9 @@ class LLMTest < Minitest::Test
     assert_includes e.message, "context"
     r = small.generate("one", temperature: 1.0, seed: 1, max_tokens: 100, details: true)
     assert_operator r.prompt_tokens + r.generated_tokens, :<=, 8
+    cut = small.generate("one two three four five six seven eight nine ten", truncate: true, max_tokens: 3,
+                                                                               temperature: 0, details: true)
+    assert_equal 5, cut.prompt_tokens, "the end of the prompt is kept, leaving room for max_tokens"
   end
 
   def test_generation_config

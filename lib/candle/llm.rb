@@ -77,12 +77,14 @@ module Candle
     # (valid UTF-8, never a split character) and returns the full text.
     # Options: a GenerationConfig (config:) and/or its keywords; details: true
     # returns a GenerationResult; add_special_tokens: (default true) adds the
-    # tokenizer's BOS.
-    def generate(prompt, config: nil, details: false, add_special_tokens: true, **options, &block)
+    # tokenizer's BOS; truncate: true drops the start of a prompt that does not
+    # fit the context (else it is a Candle::GenerationError).
+    def generate(prompt, config: nil, details: false, add_special_tokens: true, truncate: false, **options, &block)
       raise ArgumentError, "prompt must be a String, got #{prompt.class}" unless prompt.is_a?(String)
 
       ids = tokenizer.encode(prompt, add_special_tokens: add_special_tokens).ids
-      run(ids, generation_config(config, options), details, &block)
+      config = generation_config(config, options)
+      run(fit(ids, config, truncate), config, details, &block)
     end
 
     # A lazy Enumerator of text pieces.
@@ -93,12 +95,14 @@ module Candle
     # Answers a conversation ([{role:, content:}, ...]) rendered with the
     # model's chat template (chat_template: overrides it; template variables
     # such as enable_thinking: false go in template_vars:).
-    def chat(messages, chat_template: nil, tools: nil, template_vars: {}, config: nil, details: false, **options, &block)
+    def chat(messages, chat_template: nil, tools: nil, template_vars: {}, config: nil, details: false, truncate: false,
+             **options, &block)
       prompt = tokenizer.apply_chat_template(messages, add_generation_prompt: true, tools: tools,
                                                        template: chat_template, **template_vars)
       # The template writes the special tokens itself (as transformers does).
       ids = tokenizer.encode(prompt, add_special_tokens: false).ids
-      run(ids, generation_config(config, options), details, &block)
+      config = generation_config(config, options)
+      run(fit(ids, config, truncate), config, details, &block)
     end
 
     def chat_stream(messages, **options)
@@ -120,6 +124,15 @@ module Candle
              else raise ArgumentError, "config: must be a Candle::GenerationConfig or Hash, got #{config.class}"
              end
       options.empty? ? base : base.merge(**options)
+    end
+
+    # With truncate, keeps the end of a prompt that does not fit, leaving room
+    # for max_tokens (at least half the context goes to the prompt).
+    def fit(ids, config, truncate)
+      return ids unless truncate && ids.size >= context_length
+
+      keep = [context_length - config.max_tokens, context_length / 2].max
+      ids.last(keep)
     end
 
     def run(ids, config, details)

@@ -1,0 +1,147 @@
+# frozen_string_literal: true
+
+# LLM speed: prefill (128 and 512 tokens) and decode (128 tokens) tokens/s,
+# warm time to first token and peak RSS of Candle::LLM, against llama.cpp's
+# llama-bench on the same GGUF files, same thread count, in the same run.
+#
+#   bundle exec rake bench:llm           # or: bundle exec ruby bench/llm.rb
+#
+# llama.cpp is built once (cmake, Release, CPU, GGML_NATIVE=ON, AMX off: it
+# dies with SIGILL on these VMs) from the llama-cpp-python 0.3.36 sdist on
+# PyPI into ~/.cache/candle-bench/llama.cpp (override: LLAMA_BENCH=path to a
+# llama-bench binary). cmake comes from PyPI when the system has none.
+# Env: BENCH_THREADS (default: all cores), BENCH_MODELS=smollm,qwen.
+# The models come from the warm HF cache (rake models:prewarm).
+
+$LOAD_PATH.unshift File.expand_path("../lib", __dir__)
+require "candle"
+require "etc"
+require "fileutils"
+require "json"
+require "open3"
+require "rbconfig"
+require "tmpdir"
+
+module LLMBench
+  MODELS = {
+    "smollm" => ["HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct.Q4_1.gguf"],
+    "qwen" => ["Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"]
+  }.freeze
+  LLAMA_CPP_SDIST = "llama-cpp-python==0.3.36"
+  CACHE = File.join(Dir.home, ".cache", "candle-bench")
+
+  module_function
+
+  def sh!(*cmd, chdir: nil)
+    out, status = Open3.capture2e(*cmd, **(chdir ? { chdir: chdir } : {}))
+    raise "#{cmd.join(" ")} failed:\n#{out[-3000..] || out}" unless status.success?
+
+    out
+  end
+
+  def cmake
+    return "cmake" if system("cmake --version", out: File::NULL, err: File::NULL)
+
+    venv = File.join(CACHE, "cmake-venv")
+    sh!("python3", "-m", "venv", venv) unless File.exist?(File.join(venv, "bin", "pip"))
+    sh!(File.join(venv, "bin", "pip"), "install", "--quiet", "cmake==4.1.2") unless File.exist?(File.join(venv, "bin", "cmake"))
+    File.join(venv, "bin", "cmake")
+  end
+
+  # Path to llama-bench, building it on first use.
+  def llama_bench
+    return ENV["LLAMA_BENCH"] if ENV["LLAMA_BENCH"]
+
+    bin = File.join(CACHE, "llama.cpp", "build", "bin", "llama-bench")
+    return bin if File.executable?(bin)
+
+    FileUtils.mkdir_p(CACHE)
+    src = File.join(CACHE, "llama.cpp")
+    unless File.exist?(File.join(src, "CMakeLists.txt"))
+      Dir.mktmpdir("llama-sdist") do |tmp|
+        name = LLAMA_CPP_SDIST.split("==").first
+        warn "bench: downloading the #{LLAMA_CPP_SDIST} sdist for llama.cpp's sources ..."
+        sh!("python3", "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", name, "-d", tmp, LLAMA_CPP_SDIST)
+        tarball = Dir[File.join(tmp, "*.tar.gz")].first or raise "no sdist downloaded"
+        sh!("tar", "xzf", tarball, "-C", tmp)
+        FileUtils.rm_rf(src)
+        FileUtils.mv(Dir[File.join(tmp, "llama_cpp_python-*", "vendor", "llama.cpp")].first, src)
+      end
+    end
+    warn "bench: building llama-bench (cmake, Release, CPU; a few minutes on 2 cores) ..."
+    no_amx = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+    sh!(cmake, "-S", src, "-B", File.join(src, "build"), "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON",
+        "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF",
+        "-DCMAKE_C_FLAGS=#{no_amx}", "-DCMAKE_CXX_FLAGS=#{no_amx}")
+    sh!(cmake, "--build", File.join(src, "build"), "--target", "llama-bench", "-j", Etc.nprocessors.to_s)
+    bin
+  end
+
+  # {pp128:, pp512:, tg128:} tokens/s from llama-bench's JSON.
+  def llama_cpp(path, threads)
+    out = sh!(llama_bench, "-m", path, "-p", "128,512", "-n", "128", "-t", threads.to_s, "-r", "3", "-o", "json")
+    rows = JSON.parse(out[out.index("[")..])
+    rows.to_h do |r|
+      key = r["n_prompt"].to_i.positive? ? :"pp#{r["n_prompt"]}" : :"tg#{r["n_gen"]}"
+      [key, r["avg_ts"].to_f]
+    end
+  end
+
+  # Candle in a child process (so its peak RSS is its own).
+  CHILD = <<~'RUBY'
+    require "candle"; require "json"
+    repo, file = ARGV
+    llm = Candle::LLM.from_pretrained(repo, gguf_file: file, local_files_only: true)
+    vocab = llm.tokenizer.vocab_size
+    ids = ->(n) { Array.new(n) { |i| 100 + (i * 7919) % (vocab - 200) } }
+    timed = lambda do |prompt, max|
+      s = llm.send(:_start, prompt, Candle::GenerationConfig.new(temperature: 0, max_tokens: max).to_h)
+      loop { _, fin = s._step; break if fin }
+      s._stats
+    end
+    timed.call(ids.call(16), 2) # warm-up: the first forward of a process is slow
+    res = {}
+    [128, 512].each do |n|
+      llm.reset
+      st = timed.call(ids.call(n), 1)
+      res["pp#{n}"] = n / st[:prefill_seconds]
+    end
+    llm.reset
+    st = timed.call(ids.call(8), 128)
+    res["tg128"] = (st[:generated_tokens] - 1) / st[:decode_seconds]
+    res["tg_tokens"] = st[:generated_tokens]
+    llm.reset
+    t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    llm.chat([{role: "user", content: "Hi"}], max_tokens: 1, temperature: 0)
+    res["ttft"] = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
+    res["rss_mib"] = File.read("/proc/self/status")[/VmHWM:\s+(\d+)/, 1].to_i / 1024.0
+    puts JSON.generate(res)
+  RUBY
+
+  def candle(repo, file, threads)
+    env = { "CANDLE_NUM_THREADS" => threads.to_s, "RAYON_NUM_THREADS" => threads.to_s }
+    lib = File.expand_path("../lib", __dir__)
+    out = sh!(env, RbConfig.ruby, "-I", lib, "-e", CHILD, repo, file)
+    JSON.parse(out.lines.last).transform_keys(&:to_sym)
+  end
+
+  def run
+    threads = Integer(ENV.fetch("BENCH_THREADS", Etc.nprocessors.to_s))
+    names = ENV.fetch("BENCH_MODELS", MODELS.keys.join(",")).split(",")
+    puts "LLM speed, #{threads} threads (candle: CANDLE_NUM_THREADS; llama.cpp: -t), tokens/s, higher is better"
+    names.each do |name|
+      repo, file = MODELS.fetch(name)
+      path = Candle::Hub.cached_path(repo, file) or raise "#{repo}/#{file} is not cached; run rake models:prewarm"
+      c = candle(repo, file, threads)
+      l = llama_cpp(path, threads)
+      puts "#{file}:"
+      %i[pp128 pp512 tg128].each do |k|
+        puts format("  %-6s candle %8.1f   llama.cpp %8.1f   ratio %.2f", k, c[k], l[k], c[k] / l[k])
+      end
+      puts format("  warm time to first token (chat 'Hi'): %.3f s;  candle peak RSS %.0f MiB (decode ran %d tokens)",
+                  c[:ttft], c[:rss_mib], c[:tg_tokens])
+    end
+  end
+end
+
+LLMBench.run if $PROGRAM_NAME == __FILE__
