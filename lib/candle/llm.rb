@@ -83,8 +83,7 @@ module Candle
       raise ArgumentError, "prompt must be a String, got #{prompt.class}" unless prompt.is_a?(String)
 
       ids = tokenizer.encode(prompt, add_special_tokens: add_special_tokens).ids
-      config = generation_config(config, options)
-      run(fit(ids, config, truncate), config, details, &block)
+      run(ids, generation_config(config, options), truncate, details, &block)
     end
 
     # A lazy Enumerator of text pieces.
@@ -101,8 +100,7 @@ module Candle
                                                        template: chat_template, **template_vars)
       # The template writes the special tokens itself (as transformers does).
       ids = tokenizer.encode(prompt, add_special_tokens: false).ids
-      config = generation_config(config, options)
-      run(fit(ids, config, truncate), config, details, &block)
+      run(ids, generation_config(config, options), truncate, details, &block)
     end
 
     def chat_stream(messages, **options)
@@ -135,8 +133,8 @@ module Candle
       ids.last(keep)
     end
 
-    def run(ids, config, details)
-      session = _start(ids, config.to_h)
+    def run(ids, config, truncate, details)
+      session = _start(fit(ids, config, truncate), config.to_h)
       text = +""
       loop do
         piece, finish = session._step
