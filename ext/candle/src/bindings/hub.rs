@@ -11,7 +11,8 @@ use super::errors::to_ruby;
 use super::nogvl::{with_events, without_gvl, Emitter};
 use crate::hub::{self, FileRequest, HubConfig, NoProgress, Overrides, ProgressEvent, ProgressSink, RepoType};
 
-fn opt<T: magnus::TryConvert>(opts: RHash, key: &str) -> Result<Option<T>, Error> {
+/// A keyword from an options Hash (nil counts as absent).
+pub(crate) fn opt<T: magnus::TryConvert>(opts: RHash, key: &str) -> Result<Option<T>, Error> {
     let ruby = Ruby::get().expect("GVL held");
     match opts.get(ruby.to_symbol(key)) {
         Some(v) if !v.is_nil() => Ok(Some(T::try_convert(v)?)),

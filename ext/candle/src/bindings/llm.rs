@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value};
 
 use super::errors::to_ruby;
-use super::hub::{config, run_with_progress};
+use super::hub::{config, opt, run_with_progress};
 use super::nogvl::without_gvl;
 use super::tokenizer::RbTokenizer;
 use crate::cancel::CancelToken;
@@ -18,7 +18,7 @@ use crate::device::{self, DeviceSpec};
 use crate::err;
 use crate::error::Result as CoreResult;
 use crate::generation::{GenerationConfig, Session};
-use crate::hub::{pick_gguf, ModelRepo, ProgressSink};
+use crate::hub::{ModelRepo, ProgressSink};
 use crate::models::CausalLm;
 use crate::tokenizer::{self as tk, LoadOptions, Tokenizer};
 
@@ -53,20 +53,12 @@ struct Loaded {
     gguf: String,
 }
 
-fn is_gguf(f: &str) -> bool {
-    f.to_ascii_lowercase().ends_with(".gguf")
-}
-
-/// The GGUF to load: the one asked for, else `pick_gguf`'s choice.
+/// The GGUF to load: the one asked for, else the resolver's choice.
 fn choose_gguf(repo: &mut ModelRepo, wanted: Option<String>, cancel: &CancelToken) -> CoreResult<String> {
     if let Some(f) = wanted {
         return Ok(f);
     }
-    if !repo.files().iter().any(|f| is_gguf(f)) {
-        repo.full_listing(cancel)?;
-    }
-    let ggufs: Vec<String> = repo.files().iter().filter(|f| is_gguf(f)).cloned().collect();
-    pick_gguf(&ggufs, &[]).ok_or_else(|| {
+    repo.pick_gguf(cancel)?.ok_or_else(|| {
         err!(
             UnsupportedModel,
             "{} has no .gguf file; this version of candle runs GGUF causal LMs only (safetensors checkpoints are not supported yet); it has: {}",
@@ -161,14 +153,6 @@ impl RbLlm {
             model.lock().map_err(|_| poisoned("model"))?.reset();
             Ok(())
         })
-    }
-}
-
-fn opt<T: magnus::TryConvert>(opts: RHash, key: &str) -> Result<Option<T>, Error> {
-    let ruby = Ruby::get().expect("GVL held");
-    match opts.get(ruby.to_symbol(key)) {
-        Some(v) if !v.is_nil() => Ok(Some(T::try_convert(v)?)),
-        _ => Ok(None),
     }
 }
 

@@ -25,6 +25,7 @@ use crate::error::{ErrorKind, Result};
 use crate::hub::cache::{is_commit, repo_type_name, RepoCache};
 use crate::hub::config::HubConfig;
 use crate::hub::download::{download, offline_error, FileRequest, NoProgress, ProgressSink};
+use crate::hub::id::pick_gguf;
 use crate::hub::transfer::{Client, Target};
 use crate::hub::validate::{validate_filename, validate_repo_id, validate_revision};
 
@@ -308,6 +309,16 @@ impl ModelRepo {
                 }
             }
         }
+    }
+
+    /// The repo's GGUF to load: `pick_gguf`'s choice among the known files,
+    /// listing the whole repo (one request at the pinned commit) when none
+    /// is known yet. None when the repo has no .gguf file.
+    pub fn pick_gguf(&mut self, cancel: &CancelToken) -> Result<Option<String>> {
+        if pick_gguf(&self.files, &[]).is_none() {
+            self.full_listing(cancel)?;
+        }
+        Ok(pick_gguf(&self.files, &[]))
     }
 
     /// The snapshot directory (Hub) or the directory itself (local).

@@ -23,7 +23,7 @@ use crate::cancel::CancelToken;
 use crate::err;
 use crate::error::Result;
 use crate::hub::repo::summarize;
-use crate::hub::{pick_gguf, ModelRepo, ProgressSink};
+use crate::hub::{ModelRepo, ProgressSink};
 
 /// The tokenizer files, in the order they are tried.
 pub const TOKENIZER_FILES: &[&str] = &["tokenizer.json", "tokenizer.model", "vocab.txt"];
@@ -61,13 +61,7 @@ pub fn from_repo(repo: &mut ModelRepo, opts: &LoadOptions, progress: &dyn Progre
     let Some((name, path)) = tokenizer_file else {
         let gguf = match &opts.gguf_file {
             Some(f) => Some(f.clone()),
-            None => {
-                if !repo.files().iter().any(|f| is_gguf(f)) {
-                    repo.full_listing(cancel)?;
-                }
-                let ggufs: Vec<String> = repo.files().iter().filter(|f| is_gguf(f)).cloned().collect();
-                pick_gguf(&ggufs, &[])
-            }
+            None => repo.pick_gguf(cancel)?,
         };
         let Some(gguf) = gguf else {
             return Err(err!(
@@ -110,10 +104,6 @@ pub fn from_repo(repo: &mut ModelRepo, opts: &LoadOptions, progress: &dyn Progre
     t.source = format!("{name} from {desc}");
     side.apply(&mut t)?;
     Ok(t)
-}
-
-fn is_gguf(f: &str) -> bool {
-    f.to_ascii_lowercase().ends_with(".gguf")
 }
 
 /// tokenizer_config.json, special_tokens_map.json and chat template files.
@@ -306,11 +296,9 @@ pub fn from_vocab(path: &Path, lowercase: bool) -> Result<Tokenizer> {
 fn wordpiece(path: &Path, lowercase: bool, chinese: bool, strip_accents: Option<bool>, given: &SpecialTokens) -> Result<Tokenizer> {
     let text = read_text(path)?;
     let mut vocab: HashMap<String, u32> = HashMap::new();
-    for (i, line) in text.split('\n').enumerate() {
-        let tok = line.strip_suffix('\r').unwrap_or(line);
-        if tok.is_empty() && i + 1 == text.split('\n').count() {
-            break; // the final newline
-        }
+    // One token per line (\n or \r\n, as Python's text mode reads it); a
+    // repeated token keeps its last id, as transformers' load_vocab does.
+    for (i, tok) in text.lines().enumerate() {
         vocab.insert(tok.to_string(), i as u32);
     }
     if vocab.is_empty() {

@@ -309,8 +309,4 @@ impl Tokenizer {
     pub fn apply_chat_template(&self, messages: &serde_json::Value, opts: &RenderOptions) -> Result<String> {
         self.chat_templates.render(messages, opts, &self.specials)
     }
-
-    pub fn decode_stream(&self, skip_special_tokens: bool) -> DecodeStream {
-        DecodeStream::new(skip_special_tokens)
-    }
 }
