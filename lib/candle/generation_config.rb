@@ -78,5 +78,5 @@ module Candle
   # What a generation did (LLM#generate(details: true), LLM#last_result).
   GenerationResult = Struct.new(:text, :finish_reason, :prompt_tokens, :generated_tokens, :prefill_tokens,
                                 :prefill_tokens_per_second, :decode_tokens_per_second, :time_to_first_token,
-                                keyword_init: true)
+                                :token_ids, keyword_init: true)
 end

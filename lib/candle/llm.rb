@@ -1,23 +1,27 @@
 # frozen_string_literal: true
 
 module Candle
-  # A causal language model (GGUF) with its tokenizer and chat template.
+  # A causal language model (GGUF or safetensors) with its tokenizer and chat template.
   #
   #   llm = Candle::LLM.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF")
   #   llm.chat([{role: "user", content: "What is the capital of France?"}], max_tokens: 30)
   #   llm.generate("Once upon a time", temperature: 0) { |piece| print piece }   # streams
   #   llm.stream("Write a haiku").first(5)                                       # lazy
   #
-  # The architecture comes from the GGUF metadata (llama, qwen2, qwen3, gemma3,
-  # phi3). The tokenizer is the repo's tokenizer.json when it has one, else the
-  # GGUF's own vocabulary; chat templates are the model's own. Every forward
+  # The architecture comes from the GGUF metadata or config.json (llama,
+  # qwen2, qwen3, gemma3, phi3). A repo with a .gguf loads it; else its
+  # safetensors checkpoint (single or sharded) loads in the checkpoint's own
+  # dtype (dtype: :f32 / :f16 / :bf16 overrides; on the CPU, BF16 loads as
+  # F32 since candle has no BF16 CPU GEMM). The tokenizer is the repo's
+  # tokenizer.json when it has one, else the GGUF's own vocabulary; chat
+  # templates are the model's own. Every forward
   # pass runs without the GVL; Timeout / Thread#kill / Ctrl-C stop generation
   # within one token; `break` in a streaming block stops it at once.
   class LLM
     class << self
       # id: "org/repo", "org/repo:file.gguf" or a local directory. gguf_file:
       # picks one of several quantizations (default: Candle::Hub.pick_gguf's
-      # choice). Hub options: revision:, token:, cache_dir:, endpoint:,
+      # choice). dtype: for safetensors checkpoints only. Hub options: revision:, token:, cache_dir:, endpoint:,
       # local_files_only:, refresh:, progress:.
       def from_pretrained(id, gguf_file: nil, revision: nil, device: nil, dtype: nil, tokenizer: nil, context_size: nil,
                           progress: nil, **hub_options)
@@ -26,10 +30,9 @@ module Candle
         repo, file, rev = File.directory?(id) ? [id, nil, nil] : Hub.parse_id(id)
         gguf_file ||= file
         revision ||= rev || "main"
-        check_dtype(dtype)
         dev = Device.coerce(device)
         progress, = Hub.send(:split_progress, { progress: progress })
-        Native.llm_from_pretrained(repo, revision.to_s, gguf_file&.to_s, dev.kind.to_s, dev.ordinal,
+        Native.llm_from_pretrained(repo, revision.to_s, gguf_file&.to_s, dtype_arg(dtype), [dev.kind.to_s, dev.ordinal],
                                    tokenizer_arg(tokenizer), context_arg(context_size),
                                    Hub.native_options(hub_options), progress)
       end
@@ -46,10 +49,11 @@ module Candle
 
       private
 
-      def check_dtype(dtype)
-        return if dtype.nil?
+      def dtype_arg(dtype)
+        return nil if dtype.nil?
+        return dtype.to_s if dtype.is_a?(Symbol) || dtype.is_a?(String)
 
-        raise ArgumentError, "dtype: applies to safetensors checkpoints; a GGUF keeps its own (quantized) types"
+        raise ArgumentError, "dtype: must be :f32, :f16 or :bf16, got #{dtype.inspect}"
       end
 
       def tokenizer_arg(tokenizer)
@@ -107,8 +111,14 @@ module Candle
       Enumerator.new { |y| chat(messages, **options) { |piece| y << piece } }.lazy
     end
 
+    # The GGUF file this model was loaded from (nil for safetensors).
+    def gguf_file
+      weight_files.first if weights_format == "GGUF"
+    end
+
     def inspect
-      "#<#{self.class.name} #{source} #{gguf_file} architecture=#{architecture} context_length=#{context_length}>"
+      weights = gguf_file || "#{weight_files.join(",")} (#{weights_format})"
+      "#<#{self.class.name} #{source} #{weights} architecture=#{architecture} context_length=#{context_length}>"
     end
     alias to_s inspect
 
@@ -156,7 +166,7 @@ module Candle
         prefill_tokens: stats[:prefill_tokens],
         prefill_tokens_per_second: rate(stats[:prefill_tokens], stats[:prefill_seconds]),
         decode_tokens_per_second: rate(stats[:generated_tokens] - 1, stats[:decode_seconds]),
-        time_to_first_token: stats[:time_to_first_token]
+        time_to_first_token: stats[:time_to_first_token], token_ids: stats[:generated_ids]
       )
     end
 

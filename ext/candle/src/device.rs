@@ -125,3 +125,14 @@ mod tests {
         assert_eq!(DeviceSpec::parse("tpu", 0).unwrap_err().kind, ErrorKind::Argument);
     }
 }
+
+/// A weight dtype as users spell it (`:f32`, `"float16"`, `"bf16"`, ...).
+pub fn parse_dtype(s: &str) -> Result<candle_core::DType> {
+    use candle_core::DType;
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "f32" | "float32" | "float" => DType::F32,
+        "f16" | "float16" | "half" => DType::F16,
+        "bf16" | "bfloat16" => DType::BF16,
+        other => return Err(err!(Argument, "unknown dtype {:?}; use :f32, :f16 or :bf16", other)),
+    })
+}

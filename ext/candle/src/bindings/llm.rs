@@ -18,8 +18,8 @@ use crate::device::{self, DeviceSpec};
 use crate::err;
 use crate::error::Result as CoreResult;
 use crate::generation::{GenerationConfig, Session};
-use crate::hub::{ModelRepo, ProgressSink};
-use crate::models::CausalLm;
+use crate::hub::{ModelRepo, ProgressSink, WeightFiles};
+use crate::models::{open_causal_lm, CausalLm};
 use crate::tokenizer::{self as tk, LoadOptions, Tokenizer};
 
 type SharedModel = Arc<Mutex<CausalLm>>;
@@ -32,7 +32,8 @@ pub struct RbLlm {
     architecture: String,
     context_length: usize,
     source: String,
-    gguf: String,
+    files: Vec<String>,
+    weights_format: String,
 }
 
 #[magnus::wrap(class = "Candle::LLM::Session", free_immediately, size)]
@@ -50,27 +51,8 @@ struct Loaded {
     model: CausalLm,
     tokenizer: Option<Tokenizer>,
     source: String,
-    gguf: String,
-}
-
-/// The GGUF to load: the one asked for, else the resolver's choice.
-fn choose_gguf(repo: &mut ModelRepo, wanted: Option<String>, cancel: &CancelToken) -> CoreResult<String> {
-    if let Some(f) = wanted {
-        return Ok(f);
-    }
-    repo.pick_gguf(cancel)?.ok_or_else(|| {
-        err!(
-            UnsupportedModel,
-            "{} has no .gguf file; this version of candle runs GGUF causal LMs only (safetensors checkpoints are not supported yet); it has: {}",
-            repo.describe(),
-            crate::hub::repo::summarize(repo.files())
-        )
-    })
-}
-
-fn load_gguf(path: &Path, device: &candle_core::Device, cancel: &CancelToken) -> CoreResult<CausalLm> {
-    let meta = crate::gguf::read_metadata(path)?;
-    CausalLm::from_gguf(path, &meta, device, cancel)
+    /// The weight files (one GGUF, or safetensors shards).
+    files: Vec<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -79,22 +61,34 @@ fn load_from_repo(
     id: &str,
     revision: &str,
     gguf: Option<String>,
+    dtype: Option<candle_core::DType>,
     with_tokenizer: bool,
     device: &candle_core::Device,
     progress: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> CoreResult<Loaded> {
     let mut repo = ModelRepo::open(cfg, id, revision, cancel)?;
-    let gguf = choose_gguf(&mut repo, gguf, cancel)?;
-    let path = repo.get(&gguf, progress, cancel)?;
-    let model = load_gguf(&path, device, cancel)?;
+    let (model, weights) = open_causal_lm(&mut repo, gguf, dtype, device, progress, cancel)?;
+    let gguf_file = match &weights {
+        WeightFiles::Gguf(f) => Some(f.clone()),
+        WeightFiles::Safetensors(_) => None,
+    };
     // The repo's tokenizer.json when it has one, else the GGUF's own vocabulary.
     let tokenizer = if with_tokenizer {
-        Some(tk::from_repo(&mut repo, &LoadOptions { gguf_file: Some(gguf.clone()) }, progress, cancel)?)
+        Some(tk::from_repo(&mut repo, &LoadOptions { gguf_file: gguf_file.clone() }, progress, cancel)?)
     } else {
         None
     };
-    Ok(Loaded { model, tokenizer, source: repo.describe(), gguf })
+    let files = match weights {
+        WeightFiles::Gguf(f) => vec![f],
+        WeightFiles::Safetensors(v) => v,
+    };
+    Ok(Loaded { model, tokenizer, source: repo.describe(), files })
+}
+
+fn load_gguf(path: &Path, device: &candle_core::Device, cancel: &CancelToken) -> CoreResult<CausalLm> {
+    let meta = crate::gguf::read_metadata(path)?;
+    CausalLm::from_gguf(path, &meta, device, cancel)
 }
 
 fn device_of(kind: String, ordinal: usize) -> Result<candle_core::Device, Error> {
@@ -106,6 +100,7 @@ impl RbLlm {
     fn new(l: Loaded, tokenizer: SharedTokenizer, context: Option<usize>) -> RbLlm {
         let context_length = context.map_or(l.model.context_length, |c| c.min(l.model.context_length));
         let architecture = l.model.architecture.clone();
+        let weights_format = l.model.weights_format.clone();
         let mut model = l.model;
         model.context_length = context_length;
         RbLlm {
@@ -114,7 +109,8 @@ impl RbLlm {
             architecture,
             context_length,
             source: l.source,
-            gguf: l.gguf,
+            files: l.files,
+            weights_format,
         }
     }
 
@@ -134,8 +130,12 @@ impl RbLlm {
         self.source.clone()
     }
 
-    fn gguf_file(&self) -> String {
-        self.gguf.clone()
+    fn weight_files(&self) -> Vec<String> {
+        self.files.clone()
+    }
+
+    fn weights_format(&self) -> String {
+        self.weights_format.clone()
     }
 
     /// A session for prompt ids (already encoded by Ruby).
@@ -214,19 +214,20 @@ fn from_pretrained(
     id: String,
     revision: String,
     gguf: Option<String>,
-    device_kind: String,
-    ordinal: usize,
+    dtype: Option<String>,
+    device: (String, usize),
     tokenizer: Option<&RbTokenizer>,
     context: Option<usize>,
     opts: RHash,
     progress: Option<Value>,
 ) -> Result<RbLlm, Error> {
     let cfg = config(opts)?;
-    let device = device_of(device_kind, ordinal)?;
+    let dtype = dtype.map(|d| device::parse_dtype(&d)).transpose().map_err(to_ruby)?;
+    let device = device_of(device.0, device.1)?;
     let given = tokenizer.map(|t| t.0.clone());
     let with_tokenizer = given.is_none();
     let loaded = run_with_progress(progress, move |sink, cancel| {
-        load_from_repo(&cfg, &id, &revision, gguf, with_tokenizer, &device, sink, cancel)
+        load_from_repo(&cfg, &id, &revision, gguf, dtype, with_tokenizer, &device, sink, cancel)
     })?;
     attach(loaded, given, context)
 }
@@ -243,7 +244,7 @@ fn from_file(path: String, device_kind: String, ordinal: usize, tokenizer: Optio
         let model = load_gguf(&p, &device, cancel)?;
         let tokenizer = if with_tokenizer { Some(tk::from_gguf(&p)?) } else { None };
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Loaded { model, tokenizer, source: path.clone(), gguf: name })
+        Ok(Loaded { model, tokenizer, source: path.clone(), files: vec![name] })
     })?;
     attach(loaded, given, context)
 }
@@ -251,7 +252,16 @@ fn from_file(path: String, device_kind: String, ordinal: usize, tokenizer: Optio
 fn attach(mut loaded: Loaded, given: Option<SharedTokenizer>, context: Option<usize>) -> Result<RbLlm, Error> {
     let tokenizer = match given {
         Some(t) => t,
-        None => Arc::new(std::sync::RwLock::new(loaded.tokenizer.take().expect("loaded with a tokenizer"))),
+        None => {
+            let mut t = loaded.tokenizer.take().expect("loaded with a tokenizer");
+            // EOS ids the model's own config declares end generation too.
+            for &id in &loaded.model.eos_token_ids {
+                if !t.eos_token_ids.contains(&id) {
+                    t.eos_token_ids.push(id);
+                }
+            }
+            Arc::new(std::sync::RwLock::new(t))
+        }
     };
     if context == Some(0) {
         return Err(to_ruby(err!(Argument, "context_size must be positive")));
@@ -269,7 +279,8 @@ pub fn init(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     c.define_method("architecture", method!(RbLlm::architecture, 0))?;
     c.define_method("context_length", method!(RbLlm::context_length, 0))?;
     c.define_method("source", method!(RbLlm::source, 0))?;
-    c.define_method("gguf_file", method!(RbLlm::gguf_file, 0))?;
+    c.define_method("weight_files", method!(RbLlm::weight_files, 0))?;
+    c.define_method("weights_format", method!(RbLlm::weights_format, 0))?;
     c.define_method("_start", method!(RbLlm::start, 2))?;
     c.define_method("reset", method!(RbLlm::reset, 0))?;
 

@@ -27,6 +27,6 @@ pub use cache::{
 };
 pub use config::{ConfigSummary, HubConfig, Overrides, RetryPolicy, Token};
 pub use download::{cached_path, download, files, snapshot, FileRequest, NoProgress, ProgressEvent, ProgressSink};
-pub use repo::{ModelRepo, Presence};
+pub use repo::{ModelRepo, Presence, WeightFiles};
 pub use id::{filter_files, parse_id, pick_gguf, DEFAULT_QUANT_PREFERENCE};
 pub use validate::{validate_filename, validate_repo_id, validate_revision};

@@ -321,6 +321,33 @@ impl ModelRepo {
         Ok(pick_gguf(&self.files, &[]))
     }
 
+    /// The weights a causal LM loads from this repo, chosen from the listing
+    /// (never probed): a GGUF when the repo has one (`pick_gguf`'s choice),
+    /// else `model.safetensors.index.json`'s shards, else `model.safetensors`.
+    /// Lists the whole repo (one request at the pinned commit) only when the
+    /// known files hold none of these.
+    pub fn pick_weights(&mut self, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<Option<WeightFiles>> {
+        if let Some(w) = self.known_weights(progress, cancel)? {
+            return Ok(Some(w));
+        }
+        self.full_listing(cancel)?;
+        self.known_weights(progress, cancel)
+    }
+
+    fn known_weights(&self, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<Option<WeightFiles>> {
+        if let Some(g) = pick_gguf(&self.files, &[]) {
+            return Ok(Some(WeightFiles::Gguf(g)));
+        }
+        if self.presence(SAFETENSORS_INDEX) == Presence::Present {
+            let path = self.get(SAFETENSORS_INDEX, progress, cancel)?;
+            return Ok(Some(WeightFiles::Safetensors(safetensors_shards(&path)?)));
+        }
+        if self.presence(SAFETENSORS_SINGLE) == Presence::Present {
+            return Ok(Some(WeightFiles::Safetensors(vec![SAFETENSORS_SINGLE.to_string()])));
+        }
+        Ok(None)
+    }
+
     /// The snapshot directory (Hub) or the directory itself (local).
     pub fn dir(&self) -> PathBuf {
         match &self.source {
@@ -335,6 +362,46 @@ impl ModelRepo {
             Source::Local { .. } => "directory",
         }
     }
+}
+
+pub const SAFETENSORS_SINGLE: &str = "model.safetensors";
+pub const SAFETENSORS_INDEX: &str = "model.safetensors.index.json";
+
+/// The weight files of a checkpoint (names within the repo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightFiles {
+    Gguf(String),
+    /// One file, or the shards an index names (sorted, each once).
+    Safetensors(Vec<String>),
+}
+
+/// The distinct shard files of a `model.safetensors.index.json`, each a
+/// valid repo path ending in `.safetensors`.
+pub fn safetensors_shards(index: &Path) -> Result<Vec<String>> {
+    const MAX_INDEX_BYTES: u64 = 64 << 20;
+    let bad = |why: String| err!(InvalidModelFile, "{}: {}", index.display(), why);
+    let len = std::fs::metadata(index).map_err(|e| bad(e.to_string()))?.len();
+    if len > MAX_INDEX_BYTES {
+        return Err(bad(format!("{len} bytes is too large for a safetensors index")));
+    }
+    let bytes = std::fs::read(index).map_err(|e| bad(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| bad("no \"weight_map\" object".into()))?;
+    let mut shards: Vec<String> = Vec::new();
+    for file in map.values() {
+        let f = file.as_str().ok_or_else(|| bad("weight_map values must be file names".into()))?;
+        validate_filename(f).map_err(|e| bad(e.message))?;
+        if !f.ends_with(".safetensors") {
+            return Err(bad(format!("shard {f:?} is not a .safetensors file")));
+        }
+        shards.push(f.to_string());
+    }
+    shards.sort();
+    shards.dedup();
+    if shards.is_empty() {
+        return Err(bad("weight_map is empty".into()));
+    }
+    Ok(shards)
 }
 
 fn fetch_listing(cfg: &HubConfig, cache: &RepoCache, revision: &str, cancel: &CancelToken) -> Result<(String, Vec<String>)> {
@@ -390,5 +457,28 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
         } else if p.is_file() {
             out.push(rel);
         }
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    #[test]
+    fn an_index_names_each_shard_once_and_only_safe_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(SAFETENSORS_INDEX);
+        let write = |v: serde_json::Value| std::fs::write(&p, v.to_string()).unwrap();
+        write(serde_json::json!({"weight_map": {"a": "model-00002-of-00002.safetensors",
+            "b": "model-00001-of-00002.safetensors", "c": "model-00001-of-00002.safetensors"}}));
+        assert_eq!(safetensors_shards(&p).unwrap(), ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
+        write(serde_json::json!({"weight_map": {"a": "../../etc/passwd.safetensors"}}));
+        assert_eq!(safetensors_shards(&p).unwrap_err().kind, ErrorKind::InvalidModelFile);
+        write(serde_json::json!({"weight_map": {"a": "model.bin"}}));
+        assert!(safetensors_shards(&p).is_err());
+        write(serde_json::json!({"weight_map": {}}));
+        assert!(safetensors_shards(&p).is_err());
+        write(serde_json::json!({"metadata": {}}));
+        assert!(safetensors_shards(&p).is_err());
     }
 }

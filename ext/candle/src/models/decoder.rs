@@ -1,5 +1,6 @@
-//! Causal LMs from GGUF files, behind one type: candle-transformers' quantized
-//! llama (also Mistral, SmolLM2, TinyLlama), qwen2, qwen3, gemma3 and phi3.
+//! Causal LMs behind one type: GGUF files through candle-transformers'
+//! quantized llama (also Mistral, SmolLM2, TinyLlama), qwen2, qwen3, gemma3
+//! and phi3, and safetensors checkpoints through `models::safetensors`.
 //!
 //! The KV cache belongs to the model; `logits` is given the whole token
 //! sequence of a generation and feeds only what the cache does not hold yet,
@@ -20,6 +21,7 @@ use crate::cancel::CancelToken;
 use crate::err;
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
+use crate::models::safetensors::{self, FullModel};
 
 /// `general.architecture` values this build can run, with what they cover.
 pub const SUPPORTED_GGUF: &[(&str, &str)] = &[
@@ -39,6 +41,7 @@ enum Weights {
     Qwen3(quantized_qwen3::ModelWeights),
     Gemma3(quantized_gemma3::ModelWeights),
     Phi3(quantized_phi3::ModelWeights),
+    Full(FullModel),
 }
 
 /// A loaded causal LM plus the tokens its KV cache holds.
@@ -48,6 +51,10 @@ pub struct CausalLm {
     /// Positions the model can attend to (prompt + generated).
     pub context_length: usize,
     pub device: Device,
+    /// "GGUF" or the dtype safetensors weights were loaded in ("F32", "F16", "BF16").
+    pub weights_format: String,
+    /// EOS ids the model files declare beyond the tokenizer's (config.json).
+    pub eos_token_ids: Vec<u32>,
     cached: Vec<u32>,
 }
 
@@ -157,7 +164,37 @@ impl CausalLm {
             ),
             _ => unreachable!("checked against SUPPORTED_GGUF above"),
         };
-        Ok(CausalLm { weights, architecture: arch, context_length, device: device.clone(), cached: Vec::new() })
+        Ok(CausalLm {
+            weights,
+            architecture: arch,
+            context_length,
+            device: device.clone(),
+            weights_format: "GGUF".into(),
+            eos_token_ids: Vec::new(),
+            cached: Vec::new(),
+        })
+    }
+
+    /// Loads a Hugging Face checkpoint: config.json and its safetensors
+    /// files (memory-mapped), in `dtype` or the checkpoint's own.
+    pub fn from_safetensors(
+        config: &Path,
+        weights: &[std::path::PathBuf],
+        dtype: Option<candle_core::DType>,
+        device: &Device,
+        cancel: &CancelToken,
+    ) -> Result<CausalLm> {
+        cancel.check()?;
+        let c = safetensors::load(config, weights, dtype, device)?;
+        Ok(CausalLm {
+            weights: Weights::Full(c.model),
+            architecture: c.architecture,
+            context_length: c.context_length,
+            device: device.clone(),
+            weights_format: format!("{:?}", c.dtype),
+            eos_token_ids: c.eos_token_ids,
+            cached: Vec::new(),
+        })
     }
 
     /// Logits (F32, one per vocabulary entry) for the token after `tokens`,
@@ -189,6 +226,7 @@ impl CausalLm {
             Weights::Qwen3(m) => m.forward(&input, start),
             Weights::Gemma3(m) => m.forward(&input, start),
             Weights::Phi3(m) => m.forward(&input, start),
+            Weights::Full(m) => m.forward(&input, start),
         }
         .map_err(|e| err!(Generation, "forward pass failed: {}", e))?;
         // Every model returns the last position only: (1, vocab).
