@@ -220,6 +220,13 @@ impl CausalLm {
         let input = Tensor::new(&tokens[start..], &self.device)
             .and_then(|t| t.unsqueeze(0))
             .map_err(|e| err!(Generation, "{}", e))?;
+        if start == 0 {
+            // quantized_qwen3 keeps its KV cache across a forward at position
+            // 0 (the others start over by themselves): clear it explicitly.
+            if let Weights::Qwen3(m) = &mut self.weights {
+                m.clear_kv_cache();
+            }
+        }
         let logits = match &mut self.weights {
             Weights::Llama(m) => m.forward(&input, start),
             Weights::Qwen2(m) => m.forward(&input, start),

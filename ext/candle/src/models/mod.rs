@@ -7,6 +7,8 @@
 
 pub mod decoder;
 pub mod safetensors;
+#[cfg(test)]
+mod tests;
 
 pub use decoder::{CausalLm, SUPPORTED_GGUF};
 pub use safetensors::SUPPORTED_CONFIG;

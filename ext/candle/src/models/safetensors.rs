@@ -44,7 +44,7 @@ pub enum FullModel {
 
 pub struct Checkpoint {
     pub model: FullModel,
-    /// `model_type` as the config says it.
+    /// The family (`model_type`, "gemma3" for "gemma3_text").
     pub architecture: String,
     pub context_length: usize,
     pub dtype: DType,
@@ -63,7 +63,17 @@ impl FullModel {
             FullModel::Llama { model, cache, .. } => model.forward(input, start, cache),
             FullModel::Qwen2(m) => m.forward(input, start),
             FullModel::Qwen3(m) => m.forward(input, start),
-            FullModel::Gemma3(m) => m.forward(input, start),
+            // candle-transformers 0.11.1's Gemma 3 cannot append a
+            // multi-token step to its KV cache (its values are not contiguous
+            // there): feed the tokens one at a time.
+            FullModel::Gemma3(m) => {
+                let n = input.dim(1)?;
+                let mut last = None;
+                for i in 0..n {
+                    last = Some(m.forward(&input.narrow(1, i, 1)?, start + i)?);
+                }
+                last.ok_or_else(|| candle_core::Error::Msg("empty input".into()))
+            }
             FullModel::Phi3(m) => m.forward(input, start),
         }
     }
@@ -350,7 +360,9 @@ pub fn load(config_path: &Path, weights: &[PathBuf], wanted: Option<DType>, devi
         "phi3" => FullModel::Phi3(phi3::Model::new(&parse(config_path, cfg)?, vb).map_err(bad)?),
         _ => unreachable!("checked against SUPPORTED_CONFIG above"),
     };
-    Ok(Checkpoint { model, architecture: model_type, context_length: ctx, dtype, eos_token_ids })
+    // The family name GGUF uses too ("gemma3", not transformers' "gemma3_text").
+    let architecture = model_type.strip_suffix("_text").unwrap_or(&model_type).to_string();
+    Ok(Checkpoint { model, architecture, context_length: ctx, dtype, eos_token_ids })
 }
 
 fn describe(weights: &[PathBuf]) -> String {
