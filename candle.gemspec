@@ -13,7 +13,7 @@ Gem::Specification.new do |spec|
   spec.required_ruby_version = ">= 3.0"
 
   spec.files = Dir[
-    "lib/**/*.rb", "exe/*", "ext/candle/extconf.rb", "ext/candle/Cargo.toml", "ext/candle/Cargo.lock",
+    "lib/**/*.rb", "exe/*", "ext/candle/extconf.rb", "ext/candle/rustflags.rb", "ext/candle/Cargo.toml", "ext/candle/Cargo.lock",
     "ext/candle/src/**/*.rs", "README.md", "LICENSE"
   ]
   spec.bindir = "exe"

@@ -8,6 +8,7 @@
 # loaded; rake-compiler and `gem install` set sitearchdir through siteconf.
 
 require "rbconfig"
+require_relative "rustflags"
 
 srcdir = __dir__
 dlext = RbConfig::CONFIG["DLEXT"]
@@ -23,6 +24,7 @@ abort "CANDLE_FEATURES: unknown feature(s) #{unknown.join(", ")} (known: cuda, m
 
 target_dir = ENV["CARGO_TARGET_DIR"].to_s.empty? ? File.join(srcdir, "target") : File.expand_path(ENV["CARGO_TARGET_DIR"])
 cargo = ENV.fetch("CARGO", "cargo")
+rustflags = CandleRustflags.value
 
 # The values seen now are defaults; the same variables in the environment of a
 # later `make` win, so `CANDLE_FEATURES=cuda rake compile` works without
@@ -35,7 +37,8 @@ File.write("Makefile", <<~MAKE)
   CARGO_TARGET_DIR ?= #{target_dir}
   CANDLE_CARGO_PROFILE ?= #{profile}
   CANDLE_FEATURES ?= #{features.join(",")}
-  export CARGO_TARGET_DIR
+  RUSTFLAGS ?= #{rustflags}
+  export CARGO_TARGET_DIR RUSTFLAGS
   export RUBY := #{RbConfig.ruby}
   PROFILE_DIR = $(if $(filter dev,$(CANDLE_CARGO_PROFILE)),debug,$(CANDLE_CARGO_PROFILE))
   FEATURE_ARGS = $(if $(strip $(CANDLE_FEATURES)),--features "$(CANDLE_FEATURES)",)
@@ -60,4 +63,5 @@ File.write("Makefile", <<~MAKE)
   	rm -f Makefile
 MAKE
 
-puts "candle: cargo profile=#{profile} features=#{features.empty? ? "(none)" : features.join(",")} target=#{target_dir}"
+puts "candle: cargo profile=#{profile} features=#{features.empty? ? "(none)" : features.join(",")} " \
+     "rustflags=#{rustflags.empty? ? "(none: portable)" : rustflags} target=#{target_dir}"
