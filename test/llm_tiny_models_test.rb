@@ -15,9 +15,9 @@ require "tmpdir"
 
 class LLMTinyModelsTest < Minitest::Test
   ARCHS = %w[llama qwen2 qwen3 gemma3 phi3].freeze
-  # candle-transformers 0.11.1's quantized Gemma 3 computes SiLU where Gemma
-  # uses GELU (see KNOWN_GGUF_MISMATCH in ext/candle/src/models/tests.rs).
-  GGUF_MISMATCH = %w[gemma3].freeze
+  # Families whose GGUF path differs from transformers (none; see
+  # KNOWN_GGUF_MISMATCH in ext/candle/src/models/tests.rs).
+  GGUF_MISMATCH = [].freeze
   GGUF_REPO = "candle-test/tiny-lms-gguf"
 
   def self.reference(arch)

@@ -15,12 +15,13 @@ use std::path::Path;
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3};
+use candle_transformers::models::quantized_llama;
 
 use crate::cancel::CancelToken;
 use crate::err;
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
+use crate::models::gguf_decoder::GgufDecoder;
 use crate::models::safetensors::{self, FullModel};
 
 /// `general.architecture` values this build can run, with what they cover.
@@ -36,11 +37,10 @@ pub const SUPPORTED_GGUF: &[(&str, &str)] = &[
 const LLAMA_MAX_POSITIONS: usize = quantized_llama::MAX_SEQ_LEN;
 
 enum Weights {
+    /// The project's own decoder (every supported family).
+    Own(GgufDecoder),
+    /// candle-transformers' quantized llama, for mixture-of-experts files.
     Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
-    Qwen3(quantized_qwen3::ModelWeights),
-    Gemma3(quantized_gemma3::ModelWeights),
-    Phi3(quantized_phi3::ModelWeights),
     Full(FullModel),
 }
 
@@ -139,30 +139,18 @@ impl CausalLm {
         let content = gguf_file::Content::read(&mut reader).map_err(|e| model_err(path, e))?;
         let ctx = |key: &str| meta.get(&format!("{arch}.{key}")).and_then(|v| v.as_u64()).map(|v| v as usize);
         let declared = ctx("context_length");
-        let (weights, context_length) = match arch.as_str() {
-            "llama" => (
+        let declared = declared.unwrap_or(4096);
+        let experts = meta.get(&format!("{arch}.expert_count")).and_then(|v| v.as_u64()).unwrap_or(0);
+        let (weights, context_length) = if arch == "llama" && experts > 0 {
+            // Mixtral-style mixture of experts: candle-transformers' model.
+            (
                 Weights::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut reader, device).map_err(|e| model_err(path, e))?),
-                declared.unwrap_or(LLAMA_MAX_POSITIONS).min(LLAMA_MAX_POSITIONS),
-            ),
-            "qwen2" => (
-                Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut reader, device).map_err(|e| model_err(path, e))?),
-                declared.unwrap_or(32_768),
-            ),
-            "qwen3" => (
-                Weights::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, &mut reader, device).map_err(|e| model_err(path, e))?),
-                declared.unwrap_or(32_768),
-            ),
-            "gemma3" => (
-                Weights::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, &mut reader, device).map_err(|e| model_err(path, e))?),
-                declared.unwrap_or(quantized_gemma3::MAX_SEQ_LEN).min(quantized_gemma3::MAX_SEQ_LEN),
-            ),
-            "phi3" => (
-                Weights::Phi3(
-                    quantized_phi3::ModelWeights::from_gguf(false, content, &mut reader, device).map_err(|e| model_err(path, e))?,
-                ),
-                declared.unwrap_or(4096),
-            ),
-            _ => unreachable!("checked against SUPPORTED_GGUF above"),
+                declared.min(LLAMA_MAX_POSITIONS),
+            )
+        } else {
+            let d = GgufDecoder::load(&arch, meta, &content, &mut reader, device)
+                .map_err(|e| err!(InvalidModelFile, "{}: {}", path.display(), e.message))?;
+            (Weights::Own(d), declared)
         };
         Ok(CausalLm {
             weights,
@@ -205,34 +193,17 @@ impl CausalLm {
             return Err(err!(Generation, "cannot generate from an empty prompt"));
         }
         if tokens.len() > self.context_length {
-            return Err(err!(
-                Generation,
-                "{} tokens exceed the context length of {} tokens",
-                tokens.len(),
-                self.context_length
-            ));
+            return Err(err!(Generation, "{} tokens exceed the context length of {} tokens", tokens.len(), self.context_length));
         }
         cancel.check()?;
         let reuse = self.cached.len() < tokens.len() && tokens.starts_with(&self.cached);
         let start = if reuse { self.cached.len() } else { 0 };
         // The cache is unknown until this forward succeeds.
         self.cached.clear();
-        let input = Tensor::new(&tokens[start..], &self.device)
-            .and_then(|t| t.unsqueeze(0))
-            .map_err(|e| err!(Generation, "{}", e))?;
-        if start == 0 {
-            // quantized_qwen3 keeps its KV cache across a forward at position
-            // 0 (the others start over by themselves): clear it explicitly.
-            if let Weights::Qwen3(m) = &mut self.weights {
-                m.clear_kv_cache();
-            }
-        }
+        let input = Tensor::new(&tokens[start..], &self.device).and_then(|t| t.unsqueeze(0)).map_err(|e| err!(Generation, "{}", e))?;
         let logits = match &mut self.weights {
+            Weights::Own(m) => m.forward(&input, start),
             Weights::Llama(m) => m.forward(&input, start),
-            Weights::Qwen2(m) => m.forward(&input, start),
-            Weights::Qwen3(m) => m.forward(&input, start),
-            Weights::Gemma3(m) => m.forward(&input, start),
-            Weights::Phi3(m) => m.forward(&input, start),
             Weights::Full(m) => m.forward(&input, start),
         }
         .map_err(|e| err!(Generation, "forward pass failed: {}", e))?;
@@ -250,5 +221,4 @@ impl CausalLm {
     pub fn reset(&mut self) {
         self.cached.clear();
     }
-
 }

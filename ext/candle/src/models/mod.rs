@@ -6,6 +6,7 @@
 //!   llama, mistral, qwen2, qwen3, gemma3 and phi3
 
 pub mod decoder;
+pub mod gguf_decoder;
 pub mod safetensors;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
 //! The model code against transformers: tiny random checkpoints made by
 //! script/fixtures/tiny_causal_lms.py (test/fixtures/tiny-lms/<arch>/) with
 //! the last-position logits and greedy continuations transformers computed
-//! for them. Each architecture loads three ways: the safetensors checkpoint,
-//! the same weights as an F32 GGUF (candle-transformers' quantized model
-//! code) and as a Q8_0 GGUF (its quantized matmuls).
+//! for them. Each architecture loads three ways: the safetensors checkpoint
+//! (candle-transformers' models), the same weights as an F32 GGUF (the
+//! project's own decoder, models/gguf_decoder.rs) and as a Q8_0 GGUF (its
+//! quantized matmuls).
 
 use std::path::{Path, PathBuf};
 
@@ -115,17 +116,12 @@ fn run_inner(arch: &str, how: &str) -> Outcome {
     out
 }
 
-/// Architectures whose GGUF path is known to differ from transformers, and
-/// why. candle-transformers 0.11.1's quantized Gemma 3 uses SiLU where Gemma
-/// uses GELU (tanh) and lets sliding-window layers see one key too many
-/// (logits off by 0.5-2.8 on the fixture); the project's own model code (the
-/// LLM speed work) replaces it. The test fails when this list is wrong either
-/// way, so a fix upstream or here shows up.
-const KNOWN_GGUF_MISMATCH: &[&str] = &["gemma3"];
+/// Architectures whose GGUF path is known to differ from transformers (none
+/// since models/gguf_decoder.rs replaced candle-transformers' quantized
+/// models, whose Gemma 3 used SiLU for GELU). The test fails when this list
+/// is wrong either way.
+const KNOWN_GGUF_MISMATCH: &[&str] = &[];
 
-/// F32 GGUF logits: candle's CPU flash-attention prefill in quantized_qwen3
-/// differs from eager attention by up to 4.3e-3 on the 24-token prompt.
-const GGUF_F32_TOL: f32 = 5e-3;
 /// Q8_0 weights differ from F32 by up to 3.6e-3 each; activations are
 /// quantized to Q8_0 too. Loose, but a wrong kernel is off by whole units.
 const GGUF_Q8_TOL: f32 = 0.5;
@@ -150,7 +146,7 @@ fn safetensors_checkpoints_match_transformers() {
 
 #[test]
 fn f32_gguf_matches_transformers() {
-    check_all("f32", GGUF_F32_TOL, true, KNOWN_GGUF_MISMATCH);
+    check_all("f32", LOGIT_TOL, true, KNOWN_GGUF_MISMATCH);
 }
 
 #[test]

@@ -1,0 +1,447 @@
+//! The project's own decoder for GGUF causal LMs: one transformer block
+//! written once, configured per family from the GGUF metadata and the
+//! tensors present — llama (interleaved RoPE, as llama.cpp's converter
+//! permutes q/k), qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm), gemma3
+//! (scaled embeddings, post-norms, GELU, sliding-window layers with their
+//! own RoPE base) and phi3 (fused qkv and gate/up, partial rotary).
+//!
+//! Why not candle-transformers' quantized_* models: checked against
+//! transformers on tiny random checkpoints (models/tests.rs), its Gemma 3
+//! computes SiLU where Gemma uses GELU and lets sliding-window layers see a
+//! key too many, and its Qwen3 keeps a KV cache across generations. One
+//! block for every family also gives the LLM speed work one place to put
+//! its kernels (`Linear`), fused ops and KV cache.
+//!
+//! Weights stay quantized (the embedding too: rows are dequantized as they
+//! are looked up, so Qwen's 151936-row table is not expanded to F32).
+
+use std::io::{Read, Seek};
+use std::sync::Arc;
+
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::rotary_emb::{rope, rope_i};
+
+use crate::err;
+use crate::error::Result;
+use crate::gguf::Metadata;
+
+/// A matmul by a GGUF weight (out × in), with an optional bias.
+struct Linear {
+    w: QMatMul,
+    b: Option<Tensor>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let y = self.w.forward(x)?;
+        match &self.b {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
+        }
+    }
+}
+
+enum Qkv {
+    Split {
+        q: Linear,
+        k: Linear,
+        v: Linear,
+    },
+    /// phi3: one weight, rows [q; k; v].
+    Fused(Linear),
+}
+
+enum Mlp {
+    Split {
+        gate: Linear,
+        up: Linear,
+        down: Linear,
+    },
+    /// phi3: one weight, rows [gate; up].
+    Fused {
+        gate_up: Linear,
+        down: Linear,
+        hidden: usize,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Silu,
+    /// GELU, tanh approximation (Gemma's gelu_pytorch_tanh).
+    GeluTanh,
+}
+
+struct Layer {
+    attn_norm: Tensor,
+    qkv: Qkv,
+    q_norm: Option<Tensor>,
+    k_norm: Option<Tensor>,
+    o: Linear,
+    post_attn_norm: Option<Tensor>,
+    ffn_norm: Tensor,
+    mlp: Mlp,
+    post_ffn_norm: Option<Tensor>,
+    /// Sliding-window layer (gemma3): sees the last `window` positions and
+    /// uses the local RoPE base.
+    sliding: bool,
+    kv: Option<(Tensor, Tensor)>,
+}
+
+/// Hyperparameters read from the metadata.
+struct Hyper {
+    n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
+    rope_dim: usize,
+    eps: f64,
+    interleaved_rope: bool,
+    /// Inverse frequencies (rope_dim / 2) for global and sliding layers.
+    inv_freq: Vec<f32>,
+    inv_freq_local: Vec<f32>,
+    window: Option<usize>,
+    attn_scale: f64,
+    embed_scale: Option<f64>,
+    act: Act,
+}
+
+pub struct GgufDecoder {
+    embed: Arc<QTensor>,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: Linear,
+    h: Hyper,
+    device: Device,
+}
+
+struct Loader<'a, R> {
+    content: &'a gguf_file::Content,
+    reader: &'a mut R,
+    device: &'a Device,
+}
+
+impl<R: Read + Seek> Loader<'_, R> {
+    fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    fn qtensor(&mut self, name: &str) -> Result<QTensor> {
+        self.content.tensor(self.reader, name, self.device).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
+    }
+
+    /// A 1-D tensor (norm weight, bias) as F32.
+    fn vector(&mut self, name: &str) -> Result<Tensor> {
+        self.qtensor(name)?
+            .dequantize(self.device)
+            .and_then(|t| t.to_dtype(DType::F32))
+            .map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
+    }
+
+    fn opt_vector(&mut self, name: &str) -> Result<Option<Tensor>> {
+        if self.has(name) {
+            self.vector(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A weight of shape [out, in] (GGUF dims [in, out]) checked against
+    /// what the metadata implies.
+    fn linear(&mut self, name: &str, out: usize, inp: usize) -> Result<Linear> {
+        let w = self.qtensor(&format!("{name}.weight"))?;
+        if w.shape().dims() != [out, inp] {
+            return Err(err!(
+                InvalidModelFile,
+                "tensor {}.weight has shape {:?}, the metadata implies {:?}",
+                name,
+                w.shape().dims(),
+                [out, inp]
+            ));
+        }
+        let b = self.opt_vector(&format!("{name}.bias"))?;
+        let w = QMatMul::from_qtensor(w).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))?;
+        Ok(Linear { w, b })
+    }
+}
+
+/// RoPE inverse frequencies, computed in f32 as transformers does (f64
+/// gives angles that differ in the last bits at long positions, and Q8
+/// activation rounding can amplify that into visibly different logits).
+fn inv_freq(base: f64, rope_dim: usize, factors: Option<&[f32]>) -> Vec<f32> {
+    let base = base as f32;
+    (0..rope_dim / 2)
+        .map(|i| {
+            let f = 1f32 / base.powf((2 * i) as f32 / rope_dim as f32);
+            match factors.and_then(|fs| fs.get(i)) {
+                Some(&s) if s > 0.0 => f / s,
+                _ => f,
+            }
+        })
+        .collect()
+}
+
+impl GgufDecoder {
+    pub fn load<R: Read + Seek>(
+        arch: &str,
+        meta: &Metadata,
+        content: &gguf_file::Content,
+        reader: &mut R,
+        device: &Device,
+    ) -> Result<GgufDecoder> {
+        let key = |k: &str| format!("{arch}.{k}");
+        let u = |k: &str| meta.get(&key(k)).and_then(|v| v.as_u64()).map(|v| v as usize);
+        let f = |k: &str| meta.get(&key(k)).and_then(|v| v.as_f64());
+        let need = |k: &str| u(k).ok_or_else(|| err!(InvalidModelFile, "no {} in the GGUF metadata", key(k)));
+        let hidden = need("embedding_length")?;
+        let n_layer = need("block_count")?;
+        let n_head = need("attention.head_count")?;
+        let n_kv_head = u("attention.head_count_kv").unwrap_or(n_head);
+        let ffn = need("feed_forward_length")?;
+        if n_head == 0 || n_kv_head == 0 || n_head % n_kv_head != 0 || n_layer == 0 || hidden == 0 {
+            return Err(err!(
+                InvalidModelFile,
+                "inconsistent GGUF metadata: {} heads, {} KV heads, {} layers, width {}",
+                n_head,
+                n_kv_head,
+                n_layer,
+                hidden
+            ));
+        }
+        let head_dim = u("attention.key_length").unwrap_or(hidden / n_head);
+        let rope_dim = u("rope.dimension_count").unwrap_or(head_dim).min(head_dim);
+        if head_dim == 0 || rope_dim % 2 != 0 {
+            return Err(err!(InvalidModelFile, "bad head size {} / RoPE size {}", head_dim, rope_dim));
+        }
+        let eps = f("attention.layer_norm_rms_epsilon").unwrap_or(1e-6);
+        let gemma = arch == "gemma3";
+        let base = f("rope.freq_base").unwrap_or(if gemma { 1e6 } else { 10_000.0 });
+        let base_local = f("rope.freq_base_swa").or_else(|| f("rope.local_freq_base")).unwrap_or(10_000.0);
+
+        let mut l = Loader { content, reader, device };
+        // Llama 3.1-style RoPE scaling ships as per-frequency divisors.
+        let factors = match l.opt_vector("rope_freqs.weight")? {
+            Some(t) => Some(t.to_vec1::<f32>().map_err(|e| err!(InvalidModelFile, "rope_freqs: {}", e))?),
+            None => None,
+        };
+        let h = Hyper {
+            n_head,
+            n_kv_head,
+            head_dim,
+            rope_dim,
+            eps,
+            interleaved_rope: arch == "llama",
+            inv_freq: inv_freq(base, rope_dim, factors.as_deref()),
+            inv_freq_local: inv_freq(base_local, rope_dim, None),
+            window: if gemma { u("attention.sliding_window").filter(|&w| w > 0) } else { None },
+            // Gemma 3 27B (62 layers) scales by 1/sqrt(width / heads), the
+            // others by 1/sqrt(head size) (query_pre_attn_scalar).
+            attn_scale: if gemma && n_layer == 62 { 1.0 / ((hidden / n_head) as f64).sqrt() } else { 1.0 / (head_dim as f64).sqrt() },
+            embed_scale: gemma.then(|| (hidden as f64).sqrt()),
+            act: if gemma { Act::GeluTanh } else { Act::Silu },
+        };
+        // Gemma 3: five sliding-window layers, then a global one.
+        let pattern = u("attention.sliding_window_pattern").unwrap_or(6).max(1);
+
+        let embed = l.qtensor("token_embd.weight")?;
+        let vocab = match embed.shape().dims() {
+            [v, w] if *w == hidden => *v,
+            d => return Err(err!(InvalidModelFile, "token_embd.weight has shape {:?}, width {} expected", d, hidden)),
+        };
+        if hidden % embed.dtype().block_size() != 0 {
+            return Err(err!(InvalidModelFile, "width {} is not a multiple of the embedding's block size", hidden));
+        }
+        let embed = Arc::new(embed);
+        let q_out = n_head * head_dim;
+        let kv_out = n_kv_head * head_dim;
+        let mut layers = Vec::with_capacity(n_layer);
+        for i in 0..n_layer {
+            let p = format!("blk.{i}");
+            let qkv = if l.has(&format!("{p}.attn_qkv.weight")) {
+                Qkv::Fused(l.linear(&format!("{p}.attn_qkv"), q_out + 2 * kv_out, hidden)?)
+            } else {
+                Qkv::Split {
+                    q: l.linear(&format!("{p}.attn_q"), q_out, hidden)?,
+                    k: l.linear(&format!("{p}.attn_k"), kv_out, hidden)?,
+                    v: l.linear(&format!("{p}.attn_v"), kv_out, hidden)?,
+                }
+            };
+            let mlp = if l.has(&format!("{p}.ffn_gate.weight")) {
+                Mlp::Split {
+                    gate: l.linear(&format!("{p}.ffn_gate"), ffn, hidden)?,
+                    up: l.linear(&format!("{p}.ffn_up"), ffn, hidden)?,
+                    down: l.linear(&format!("{p}.ffn_down"), hidden, ffn)?,
+                }
+            } else {
+                Mlp::Fused {
+                    gate_up: l.linear(&format!("{p}.ffn_up"), 2 * ffn, hidden)?,
+                    down: l.linear(&format!("{p}.ffn_down"), hidden, ffn)?,
+                    hidden: ffn,
+                }
+            };
+            layers.push(Layer {
+                attn_norm: l.vector(&format!("{p}.attn_norm.weight"))?,
+                qkv,
+                q_norm: l.opt_vector(&format!("{p}.attn_q_norm.weight"))?,
+                k_norm: l.opt_vector(&format!("{p}.attn_k_norm.weight"))?,
+                o: l.linear(&format!("{p}.attn_output"), hidden, q_out)?,
+                post_attn_norm: l.opt_vector(&format!("{p}.post_attention_norm.weight"))?,
+                ffn_norm: l.vector(&format!("{p}.ffn_norm.weight"))?,
+                mlp,
+                post_ffn_norm: l.opt_vector(&format!("{p}.post_ffw_norm.weight"))?,
+                sliding: h.window.is_some() && (i + 1) % pattern != 0,
+                kv: None,
+            });
+        }
+        let norm = l.vector("output_norm.weight")?;
+        let output = if l.has("output.weight") {
+            l.linear("output", vocab, hidden)?
+        } else {
+            // Tied: the embedding table, shared, not copied.
+            Linear { w: QMatMul::from_arc(embed.clone()).map_err(|e| err!(InvalidModelFile, "token_embd: {}", e))?, b: None }
+        };
+        Ok(GgufDecoder { embed, layers, norm, output, h, device: device.clone() })
+    }
+
+    /// Logits (1, vocab) for the last of `ids` (1, L), which start at
+    /// position `start`; `start == 0` starts a new sequence.
+    pub fn forward(&mut self, ids: &Tensor, start: usize) -> candle_core::Result<Tensor> {
+        let (_, len) = ids.dims2()?;
+        if start == 0 {
+            for l in &mut self.layers {
+                l.kv = None;
+            }
+        }
+        let mut x = self.embed.embedding(ids)?;
+        if let Some(s) = self.h.embed_scale {
+            x = (x * s)?;
+        }
+        let rope_g = self.rope_tables(&self.h.inv_freq, start, len)?;
+        let rope_l = if self.h.window.is_some() { Some(self.rope_tables(&self.h.inv_freq_local, start, len)?) } else { None };
+        let total = start + len;
+        let mask_g = if len > 1 { Some(self.mask(start, len, None)?) } else { None };
+        let mask_l = match self.h.window {
+            Some(w) if len > 1 || total > w => Some(self.mask(start, len, Some(w))?),
+            _ => None,
+        };
+        let h = &self.h;
+        for layer in &mut self.layers {
+            let (rope, mask) = if layer.sliding { (rope_l.as_ref().unwrap_or(&rope_g), &mask_l) } else { (&rope_g, &mask_g) };
+            let r = candle_nn::ops::rms_norm(&x, &layer.attn_norm, h.eps as f32)?;
+            let mut a = layer.attention(h, &r, rope, mask.as_ref())?;
+            if let Some(n) = &layer.post_attn_norm {
+                a = candle_nn::ops::rms_norm(&a, n, h.eps as f32)?;
+            }
+            x = (x + a)?;
+            let r = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, h.eps as f32)?;
+            let mut m = layer.mlp(h, &r)?;
+            if let Some(n) = &layer.post_ffn_norm {
+                m = candle_nn::ops::rms_norm(&m, n, h.eps as f32)?;
+            }
+            x = (x + m)?;
+        }
+        let x = x.narrow(1, len - 1, 1)?;
+        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.h.eps as f32)?;
+        self.output.forward(&x)?.squeeze(1)
+    }
+
+    /// cos and sin (len, rope_dim / 2) for positions start..start + len.
+    fn rope_tables(&self, inv_freq: &[f32], start: usize, len: usize) -> candle_core::Result<(Tensor, Tensor)> {
+        let half = inv_freq.len();
+        let mut cos = Vec::with_capacity(len * half);
+        let mut sin = Vec::with_capacity(len * half);
+        for p in start..start + len {
+            for &f in inv_freq {
+                let a = p as f32 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
+        }
+        Ok((Tensor::from_vec(cos, (len, half), &self.device)?, Tensor::from_vec(sin, (len, half), &self.device)?))
+    }
+
+    /// Additive mask (len, start + len): query i (at start + i) sees key j
+    /// when j <= start + i and, with a window, start + i - j < window.
+    fn mask(&self, start: usize, len: usize, window: Option<usize>) -> candle_core::Result<Tensor> {
+        let total = start + len;
+        let mut m = Vec::with_capacity(len * total);
+        for i in 0..len {
+            let q = start + i;
+            for j in 0..total {
+                let visible = j <= q && window.is_none_or(|w| q - j < w);
+                m.push(if visible { 0f32 } else { f32::NEG_INFINITY });
+            }
+        }
+        Tensor::from_vec(m, (len, total), &self.device)
+    }
+}
+
+impl Layer {
+    fn attention(&mut self, h: &Hyper, x: &Tensor, rope_cs: &(Tensor, Tensor), mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
+        let (b, len, _) = x.dims3()?;
+        let (q, k, v) = match &self.qkv {
+            Qkv::Split { q, k, v } => (q.forward(x)?, k.forward(x)?, v.forward(x)?),
+            Qkv::Fused(w) => {
+                let qkv = w.forward(x)?;
+                let (qn, kn) = (h.n_head * h.head_dim, h.n_kv_head * h.head_dim);
+                (qkv.narrow(D::Minus1, 0, qn)?, qkv.narrow(D::Minus1, qn, kn)?, qkv.narrow(D::Minus1, qn + kn, kn)?)
+            }
+        };
+        let heads = |t: Tensor, n: usize| t.reshape((b, len, n, h.head_dim))?.transpose(1, 2)?.contiguous();
+        let mut q = heads(q, h.n_head)?;
+        let mut k = heads(k, h.n_kv_head)?;
+        let v = heads(v, h.n_kv_head)?;
+        if let Some(n) = &self.q_norm {
+            q = candle_nn::ops::rms_norm(&q, n, h.eps as f32)?;
+        }
+        if let Some(n) = &self.k_norm {
+            k = candle_nn::ops::rms_norm(&k, n, h.eps as f32)?;
+        }
+        let q = apply_rope(h, &q, rope_cs)?;
+        let k = apply_rope(h, &k, rope_cs)?;
+        let (k, v) = match self.kv.take() {
+            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+            None => (k, v),
+        };
+        self.kv = Some((k.clone(), v.clone()));
+        let rep = h.n_head / h.n_kv_head;
+        let k = candle_transformers::utils::repeat_kv(k, rep)?.contiguous()?;
+        let v = candle_transformers::utils::repeat_kv(v, rep)?.contiguous()?;
+        let mut scores = (q.matmul(&k.t()?)? * h.attn_scale)?;
+        if let Some(m) = mask {
+            scores = scores.broadcast_add(m)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, len, h.n_head * h.head_dim))?;
+        self.o.forward(&out)
+    }
+
+    fn mlp(&self, h: &Hyper, x: &Tensor) -> candle_core::Result<Tensor> {
+        let act = |t: &Tensor| match h.act {
+            Act::Silu => candle_nn::ops::silu(t),
+            Act::GeluTanh => t.gelu(),
+        };
+        match &self.mlp {
+            Mlp::Split { gate, up, down } => down.forward(&(act(&gate.forward(x)?)? * up.forward(x)?)?),
+            Mlp::Fused { gate_up, down, hidden } => {
+                let gu = gate_up.forward(x)?;
+                let g = gu.narrow(D::Minus1, 0, *hidden)?;
+                let u = gu.narrow(D::Minus1, *hidden, *hidden)?;
+                down.forward(&(act(&g)? * u)?)
+            }
+        }
+    }
+}
+
+/// RoPE on (b, heads, len, head_dim): interleaved pairs (llama GGUFs) or
+/// halves (the others); with a partial rotary size, only the first
+/// `rope_dim` dimensions turn.
+fn apply_rope(h: &Hyper, x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> candle_core::Result<Tensor> {
+    let f = if h.interleaved_rope { rope_i } else { rope };
+    if h.rope_dim == h.head_dim {
+        return f(x, cos, sin);
+    }
+    let rot = x.narrow(D::Minus1, 0, h.rope_dim)?.contiguous()?;
+    let pass = x.narrow(D::Minus1, h.rope_dim, h.head_dim - h.rope_dim)?;
+    Tensor::cat(&[&f(&rot, cos, sin)?, &pass], D::Minus1)?.contiguous()
+}
