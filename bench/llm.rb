@@ -1,8 +1,9 @@
 # frozen_string_literal: true
 
 # LLM speed: prefill (128 and 512 tokens) and decode (128 tokens) tokens/s,
-# warm time to first token and peak RSS of Candle::LLM, against llama.cpp's
-# llama-bench on the same GGUF files, same thread count, in the same run.
+# warm time to first token and peak RSS of Candle::LLM (measured by `candle
+# bench --json`), against llama.cpp's llama-bench on the same GGUF files, same
+# thread count, in the same run.
 #
 #   bundle exec rake bench:llm           # or: bundle exec ruby bench/llm.rb
 #
@@ -78,51 +79,43 @@ module LLMBench
   end
 
   # {pp128:, pp512:, tg128:} tokens/s from llama-bench's JSON.
+  # (plus :rss_mib, its peak RSS, via /usr/bin/time when present).
   def llama_cpp(path, threads)
-    out = sh!(llama_bench, "-m", path, "-p", "128,512", "-n", "128", "-t", threads.to_s, "-r", "3", "-o", "json")
-    rows = JSON.parse(out[out.index("[")..])
-    rows.to_h do |r|
+    time = File.executable?("/usr/bin/time") ? ["/usr/bin/time", "-f", "maxrss_kb %M"] : []
+    out = sh!(*time, llama_bench, "-m", path, "-p", "128,512", "-n", "128", "-t", threads.to_s, "-r", "3", "-o", "json")
+    rows = JSON.parse(out[out.index("[")..out.rindex("]")])
+    res = rows.to_h do |r|
       key = r["n_prompt"].to_i.positive? ? :"pp#{r["n_prompt"]}" : :"tg#{r["n_gen"]}"
       [key, r["avg_ts"].to_f]
     end
+    kb = out[/maxrss_kb (\d+)/, 1]
+    res[:rss_mib] = kb.to_i / 1024.0 if kb
+    res
   end
 
-  # Candle in a child process (so its peak RSS is its own).
-  CHILD = <<~'RUBY'
+  # Candle's prefill/decode from `candle bench --json` (its own process, so
+  # the peak RSS is its own), and the warm time to first token of a chat.
+  TTFT_CHILD = <<~'RUBY'
     require "candle"; require "json"
-    repo, file = ARGV
-    llm = Candle::LLM.from_pretrained(repo, gguf_file: file, local_files_only: true)
-    vocab = llm.tokenizer.vocab_size
-    ids = ->(n) { Array.new(n) { |i| 100 + (i * 7919) % (vocab - 200) } }
-    timed = lambda do |prompt, max|
-      s = llm.send(:_start, prompt, Candle::GenerationConfig.new(temperature: 0, max_tokens: max).to_h)
-      loop { _, fin = s._step; break if fin }
-      s._stats
-    end
-    timed.call(ids.call(16), 2) # warm-up: the first forward of a process is slow
-    res = {}
-    [128, 512].each do |n|
-      llm.reset
-      st = timed.call(ids.call(n), 1)
-      res["pp#{n}"] = n / st[:prefill_seconds]
-    end
-    llm.reset
-    st = timed.call(ids.call(8), 128)
-    res["tg128"] = (st[:generated_tokens] - 1) / st[:decode_seconds]
-    res["tg_tokens"] = st[:generated_tokens]
+    llm = Candle::LLM.from_pretrained(ARGV[0], local_files_only: true)
+    llm.chat([{role: "user", content: "Hi"}], max_tokens: 1, temperature: 0) # warm-up
     llm.reset
     t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     llm.chat([{role: "user", content: "Hi"}], max_tokens: 1, temperature: 0)
-    res["ttft"] = Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0
-    res["rss_mib"] = File.read("/proc/self/status")[/VmHWM:\s+(\d+)/, 1].to_i / 1024.0
-    puts JSON.generate(res)
+    puts JSON.generate(ttft: Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0)
   RUBY
 
   def candle(repo, file, threads)
-    env = { "CANDLE_NUM_THREADS" => threads.to_s, "RAYON_NUM_THREADS" => threads.to_s }
+    env = { "CANDLE_NUM_THREADS" => threads.to_s, "RAYON_NUM_THREADS" => threads.to_s, "CANDLE_PROGRESS" => "0" }
     lib = File.expand_path("../lib", __dir__)
-    out = sh!(env, RbConfig.ruby, "-I", lib, "-e", CHILD, repo, file)
-    JSON.parse(out.lines.last).transform_keys(&:to_sym)
+    exe = File.expand_path("../exe/candle", __dir__)
+    out = sh!(env, RbConfig.ruby, "-I", lib, exe, "bench", "#{repo}:#{file}", "-p", "128,512", "-n", "128", "-r", "3",
+              "-t", threads.to_s, "--json", "-q", "--local-files-only")
+    records = JSON.parse(out[out.index("[")..])
+    res = records.to_h { |r| [r["test"].to_sym, r["avg_ts"]] }
+    res[:rss_mib] = records.map { |r| r["peak_rss_mib"] }.compact.max
+    ttft = JSON.parse(sh!(env, RbConfig.ruby, "-I", lib, "-e", TTFT_CHILD, "#{repo}:#{file}").lines.last)
+    res.merge(ttft: ttft["ttft"])
   end
 
   def run
@@ -138,8 +131,9 @@ module LLMBench
       %i[pp128 pp512 tg128].each do |k|
         puts format("  %-6s candle %8.1f   llama.cpp %8.1f   ratio %.2f", k, c[k], l[k], c[k] / l[k])
       end
-      puts format("  warm time to first token (chat 'Hi'): %.3f s;  candle peak RSS %.0f MiB (decode ran %d tokens)",
-                  c[:ttft], c[:rss_mib], c[:tg_tokens])
+      puts format("  peak RSS candle %.0f MiB   llama.cpp %s", c[:rss_mib],
+                  l[:rss_mib] ? format("%.0f MiB   ratio %.2f", l[:rss_mib], c[:rss_mib] / l[:rss_mib]) : "n/a")
+      puts format("  warm time to first token (chat 'Hi'): %.3f s", c[:ttft])
     end
   end
 end

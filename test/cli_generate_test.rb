@@ -1,9 +1,10 @@
 # frozen_string_literal: true
 
-# `candle generate` / `candle chat`, in-process, on models of the pre-warmed
-# cache (the suite runs offline).
+# `candle generate` / `candle chat` / `candle bench`, in-process, on models of
+# the pre-warmed cache (the suite runs offline).
 require_relative "test_helper"
 require "candle/cli"
+require "json"
 require "stringio"
 
 class CLIGenerateTest < Minitest::Test
@@ -53,5 +54,57 @@ class CLIGenerateTest < Minitest::Test
     code, _, err = candle("generate", "hi", "--model", "candle-test/splade-tiny", "-q")
     assert_equal 1, code
     assert_includes err, "UnsupportedModelError"
+  end
+
+  def test_bench_prints_a_llama_bench_table
+    code, out, err = candle("bench", "candle-test/tiny-qwen2", "-p", "16,32", "-n", "8", "-r", "2", "-q")
+    assert_equal 0, code, err
+    rows = out.lines.select { |l| l.start_with?("| candle-test/tiny-qwen2") }
+    assert_equal %w[pp16 pp32 tg8], rows.map { |r| r.split("|")[6].strip }
+    rows.each { |r| assert_match(/\d+\.\d\d ± \d+\.\d\d \|$/, r.strip) }
+    assert_match(/peak RSS \d+ MiB/, out)
+  end
+
+  def test_bench_json_has_llama_bench_fields
+    code, out, err = candle("bench", "candle-test/tiny-lms-gguf:phi3-q8_0.gguf", "-p", "8", "-n", "4", "-r", "3", "--json", "-q")
+    assert_equal 0, code, err
+    records = JSON.parse(out)
+    assert_equal %w[pp8 tg4], records.map { |r| r["test"] }
+    pp8, tg4 = records
+    assert_equal [8, 0], [pp8["n_prompt"], pp8["n_gen"]]
+    assert_equal [0, 4], [tg4["n_prompt"], tg4["n_gen"]]
+    records.each do |r|
+      assert_equal "phi3-q8_0.gguf", r["model"]
+      assert_equal 3, r["samples_ts"].size
+      assert r["samples_ts"].all?(&:positive?)
+      assert_in_delta r["samples_ts"].sum / 3, r["avg_ts"], 0.01
+      assert_operator r["stddev_ts"], :>=, 0
+      assert_operator r["n_threads"], :>=, 1
+    end
+  end
+
+  def test_bench_usage_errors
+    assert_equal 2, candle("bench")[0]
+    assert_equal 2, candle("bench", TINY, "-p", "0")[0]
+    assert_equal 2, candle("bench", TINY, "-r", "0")[0]
+    code, out, = candle("help", "bench")
+    assert_equal 0, code
+    assert_includes out, "--json"
+  end
+
+  def test_ignore_eos_and_generate_ids
+    llm = Candle::LLM.from_pretrained("candle-test/tiny-gemma3")
+    # This continuation emits <|im_end|> second (see llm_tiny_models_test.rb).
+    ids = llm.tokenizer.encode("Once upon a", add_special_tokens: false).ids
+    stopped = llm.generate_ids(ids, temperature: 0, max_tokens: 6)
+    assert_equal :eos, stopped.finish_reason
+    assert_equal 2, stopped.token_ids.size
+    full = llm.generate_ids(ids, temperature: 0, max_tokens: 6, ignore_eos: true)
+    assert_equal :length, full.finish_reason
+    assert_equal 6, full.token_ids.size
+    assert_equal full.token_ids.first(stopped.token_ids.size), stopped.token_ids
+    assert_raises(ArgumentError) { llm.generate_ids([], max_tokens: 2) }
+    assert_raises(ArgumentError) { llm.generate_ids(["a"], max_tokens: 2) }
+    assert_raises(ArgumentError) { llm.generate_ids([1], ignore_eos: "yes") }
   end
 end

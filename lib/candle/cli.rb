@@ -3,6 +3,7 @@
 require "optparse"
 require_relative "cli/format"
 require_relative "cli/generate"
+require_relative "cli/bench"
 
 module Candle
   # The `candle` command line, modelled on `huggingface-cli`:
@@ -18,6 +19,7 @@ module Candle
   # so it can be driven in-process.
   class CLI
     include Generate
+    include Bench
 
     EXIT_OK = 0
     EXIT_ERROR = 1
@@ -37,6 +39,7 @@ module Candle
     COMMANDS = {
       "generate" => "Answer a prompt with an LLM (streams to stdout)",
       "chat" => "Chat with an LLM (interactive, keeps the history)",
+      "bench" => "Measure an LLM's prompt and generation speed (like llama-bench)",
       "download" => "Download files, or a filtered snapshot, into the Hub cache",
       "cache ls" => "List the cached repos (like huggingface-cli scan-cache)",
       "cache verify" => "Re-hash cached blobs; exit 1 if any is corrupt",
@@ -49,6 +52,7 @@ module Candle
     SYNOPSIS = {
       "generate" => "generate PROMPT [options]",
       "chat" => "chat [options]",
+      "bench" => "bench MODEL [-p 128,512] [-n 128] [-t THREADS] [-r 3] [--json]",
       "download" => "download REPO [FILE...] [options]",
       "cache ls" => "cache ls [options]",
       "cache verify" => "cache verify [REPO] [options]",
@@ -107,6 +111,7 @@ module Candle
         help(argv.drop(1))
       when "generate" then generate(argv.drop(1))
       when "chat" then chat(argv.drop(1))
+      when "bench" then bench(argv.drop(1))
       when "download" then download(argv.drop(1))
       when "env" then env(argv.drop(1))
       when "cache" then cache(argv.drop(1))
@@ -356,6 +361,10 @@ module Candle
                 "it. The snapshot must be in the cache (see `candle download`)."]
              when "env"
                ["Prints what to paste into a bug report. The token itself is never printed."]
+             when "bench"
+               ["MODEL is a repo (org/name[:FILE.gguf]) or a local directory. ppN times reading an N-token",
+                "prompt, tgN generating N tokens one by one (EOS ignored); mean ± stddev over -r runs,",
+                "after a warm-up. --json prints llama-bench's record fields (test, avg_ts, stddev_ts, ...)."]
              end
       return unless text
 

@@ -10,11 +10,13 @@ module Candle
   # temperature 0 is greedy. top_k / top_p / min_p filter the candidates;
   # repetition_penalty (> 1 discourages repeats) looks at the last
   # repetition_window tokens; seed makes sampling reproducible; stop strings
-  # end generation and are not part of the output (even when split across tokens).
+  # end generation and are not part of the output (even when split across tokens);
+  # ignore_eos: true generates max_tokens whatever the model says (benchmarks).
   class GenerationConfig
-    OPTIONS = %i[max_tokens temperature top_p top_k min_p repetition_penalty repetition_window seed stop].freeze
+    OPTIONS = %i[max_tokens temperature top_p top_k min_p repetition_penalty repetition_window seed stop
+                 ignore_eos].freeze
     DEFAULTS = { max_tokens: 512, temperature: 0.7, top_p: nil, top_k: nil, min_p: nil, repetition_penalty: 1.0,
-                 repetition_window: 64, seed: nil, stop: [] }.freeze
+                 repetition_window: 64, seed: nil, stop: [], ignore_eos: false }.freeze
 
     attr_reader(*OPTIONS)
 
@@ -36,6 +38,9 @@ module Candle
       @repetition_window = integer(values[:repetition_window], :repetition_window, min: 0)
       @seed = values[:seed].nil? ? nil : integer(values[:seed], :seed, min: 0)
       @stop = stop_strings(values[:stop])
+      @ignore_eos = values[:ignore_eos]
+      raise ArgumentError, "ignore_eos must be true or false, got #{@ignore_eos.inspect}" unless [true, false].include?(@ignore_eos)
+
       freeze
     end
 

@@ -90,6 +90,17 @@ module Candle
       run(ids, generation_config(config, options), truncate, details, &block)
     end
 
+    # Generates from prompt token ids (already tokenized, nothing added);
+    # returns a GenerationResult (its token_ids are the new tokens). Takes
+    # the same options as #generate, and streams text pieces to a block.
+    def generate_ids(ids, config: nil, truncate: false, **options, &block)
+      unless ids.is_a?(Array) && !ids.empty? && ids.all? { |i| i.is_a?(Integer) && i >= 0 && i < 2**32 }
+        raise ArgumentError, "ids must be a non-empty Array of token ids"
+      end
+
+      run(ids, generation_config(config, options), truncate, true, &block)
+    end
+
     # A lazy Enumerator of text pieces.
     def stream(prompt, **options)
       Enumerator.new { |y| generate(prompt, **options) { |piece| y << piece } }.lazy

@@ -141,7 +141,12 @@ impl RbLlm {
     /// A session for prompt ids (already encoded by Ruby).
     fn start(&self, prompt: Vec<u32>, opts: RHash) -> Result<RbSession, Error> {
         let cfg = generation_config(opts)?;
-        let eos = self.tokenizer.read().map_err(|_| to_ruby(poisoned("tokenizer")))?.eos_token_ids.clone();
+        let ignore_eos: bool = opt(opts, "ignore_eos")?.unwrap_or(false);
+        let eos = if ignore_eos {
+            Vec::new()
+        } else {
+            self.tokenizer.read().map_err(|_| to_ruby(poisoned("tokenizer")))?.eos_token_ids.clone()
+        };
         let session = Session::new(prompt, cfg, eos, self.context_length).map_err(to_ruby)?;
         Ok(RbSession { model: self.model.clone(), tokenizer: self.tokenizer.clone(), session: Arc::new(Mutex::new(session)) })
     }
