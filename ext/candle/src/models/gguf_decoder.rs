@@ -13,32 +13,110 @@
 //! its kernels (`Linear`), fused ops and KV cache.
 //!
 //! Weights stay quantized (the embedding too: rows are dequantized as they
-//! are looked up, so Qwen's 151936-row table is not expanded to F32).
+//! are looked up, so Qwen's 151936-row table is not expanded to F32). On the
+//! CPU the matmuls run on the project's kernels (crate::kernels: SIMD dots
+//! for every GGUF type, a GEMM for prompts, a parking thread pool).
 
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::rotary_emb::{rope, rope_i};
 
 use crate::err;
 use crate::error::Result;
 use crate::gguf::Metadata;
+use crate::kernels::{self, QMatrix, QType};
 
 /// A matmul by a GGUF weight (out × in), with an optional bias.
 struct Linear {
-    w: QMatMul,
+    w: Weight,
     b: Option<Tensor>,
+}
+
+enum Weight {
+    /// The project's kernels (crate::kernels) on the GGUF bytes, on the CPU.
+    Own(OwnMatMul),
+    /// candle's QMatMul: F32/F16 weights, other devices.
+    Candle(QMatMul),
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = self.w.forward(x)?;
+        let y = match &self.w {
+            Weight::Own(w) => x.apply_op1_no_bwd(w)?,
+            Weight::Candle(w) => w.forward(x)?,
+        };
         match &self.b {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
         }
+    }
+
+    fn new(t: Arc<QTensor>, b: Option<Tensor>) -> candle_core::Result<Linear> {
+        let w = match OwnMatMul::new(t.clone()) {
+            Some(own) => Weight::Own(own),
+            None => Weight::Candle(QMatMul::from_arc(t)?),
+        };
+        Ok(Linear { w, b })
+    }
+}
+
+/// `y = x · Wᵀ` by crate::kernels on the weight's GGUF bytes (borrowed from
+/// the QTensor, no copy). Inputs (…, k) F32 contiguous; output (…, n).
+struct OwnMatMul {
+    t: Arc<QTensor>,
+    qtype: QType,
+    n: usize,
+    k: usize,
+}
+
+impl OwnMatMul {
+    fn new(t: Arc<QTensor>) -> Option<OwnMatMul> {
+        if !t.device().is_cpu() {
+            return None;
+        }
+        let qtype = match t.dtype() {
+            GgmlDType::Q4_0 => QType::Q4_0,
+            GgmlDType::Q4_1 => QType::Q4_1,
+            GgmlDType::Q5_0 => QType::Q5_0,
+            GgmlDType::Q5_1 => QType::Q5_1,
+            GgmlDType::Q8_0 => QType::Q8_0,
+            GgmlDType::Q4K => QType::Q4K,
+            GgmlDType::Q5K => QType::Q5K,
+            GgmlDType::Q6K => QType::Q6K,
+            _ => return None,
+        };
+        let (n, k) = t.shape().dims2().ok()?;
+        if k % qtype.block_size() != 0 || t.data().ok()?.len() != n * qtype.row_bytes(k) {
+            return None;
+        }
+        Some(OwnMatMul { t, qtype, n, k })
+    }
+}
+
+impl candle_core::CustomOp1 for OwnMatMul {
+    fn name(&self) -> &'static str {
+        "candle-gem-qmatmul"
+    }
+
+    fn cpu_fwd(&self, storage: &candle_core::CpuStorage, layout: &candle_core::Layout) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("qmatmul input must be contiguous")
+        };
+        let x = &storage.as_slice::<f32>()?[start..end];
+        let mut dims = layout.shape().dims().to_vec();
+        if dims.last() != Some(&self.k) {
+            candle_core::bail!("qmatmul input {:?} does not end in {}", dims, self.k)
+        }
+        let m = x.len() / self.k;
+        let data = self.t.data()?;
+        let w = QMatrix::new(self.qtype, &data, self.n, self.k);
+        let mut y = vec![0f32; m * self.n];
+        kernels::matmul(kernels::global_pool(), &w, x, m, &mut y);
+        *dims.last_mut().expect("checked above") = self.n;
+        Ok((candle_core::CpuStorage::F32(y), candle_core::Shape::from(dims)))
     }
 }
 
@@ -160,8 +238,7 @@ impl<R: Read + Seek> Loader<'_, R> {
             ));
         }
         let b = self.opt_vector(&format!("{name}.bias"))?;
-        let w = QMatMul::from_qtensor(w).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))?;
-        Ok(Linear { w, b })
+        Linear::new(Arc::new(w), b).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
     }
 }
 
@@ -298,7 +375,7 @@ impl GgufDecoder {
             l.linear("output", vocab, hidden)?
         } else {
             // Tied: the embedding table, shared, not copied.
-            Linear { w: QMatMul::from_arc(embed.clone()).map_err(|e| err!(InvalidModelFile, "token_embd: {}", e))?, b: None }
+            Linear::new(embed.clone(), None).map_err(|e| err!(InvalidModelFile, "token_embd: {}", e))?
         };
         Ok(GgufDecoder { embed, layers, norm, output, h, device: device.clone() })
     }
@@ -343,6 +420,17 @@ impl GgufDecoder {
         let x = x.narrow(1, len - 1, 1)?;
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.h.eps as f32)?;
         self.output.forward(&x)?.squeeze(1)
+    }
+
+    /// Keeps the first `len` positions of the KV cache.
+    pub fn truncate_cache(&mut self, len: usize) -> candle_core::Result<()> {
+        for l in &mut self.layers {
+            if let Some((k, v)) = l.kv.take() {
+                let keep = len.min(k.dim(2)?);
+                l.kv = Some((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?));
+            }
+        }
+        Ok(())
     }
 
     /// cos and sin (len, rope_dim / 2) for positions start..start + len.

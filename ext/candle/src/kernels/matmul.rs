@@ -1,0 +1,331 @@
+//! `Y[m x n] = X[m x k] . W[n x k]^T` with W a quantized GGUF tensor.
+//!
+//! * X is quantized once to the partner format (Q8_0 / Q8_1 / Q8_K).
+//! * Small m (decode, m < `gemm_min_m`, default 3 -- the measured crossover
+//!   on Zen 3 including the repacking cost): row dot products. The n weight rows
+//!   are handed out to the threads in chunks; each weight row is read once
+//!   and dotted with all m activation rows while it is in L1.
+//! * Larger m (prefill): 8 weight rows at a time are repacked into a panel
+//!   (thread-local scratch) and multiplied with MR activation rows per
+//!   micro-kernel call (`crate::kernels::gemm`), so each weight byte is loaded from
+//!   memory once per matmul and reused from L1/L2 for all m rows.
+//!
+//! Threads come from a [`ThreadPool`] (`for_chunks`): work is split
+//! dynamically in chunks and the caller never waits for a worker that has not
+//! started, so a slow or descheduled (shared) core does not hold it back.
+
+use crate::kernels::blocks::{as_blocks, as_blocks_mut, BlockQ8K, BlockQ8_0, BlockQ8_1, QType};
+use crate::kernels::cpu::Isa;
+use crate::kernels::dot::DotTable;
+use crate::kernels::gemm::{self, pack::family, Acts, Family, Panel, NR};
+use crate::kernels::pool::ThreadPool;
+use crate::kernels::quantize::{quantize_row_q8_0, quantize_row_q8_1, quantize_row_q8k};
+use std::cell::RefCell;
+
+/// A quantized weight matrix: `n` rows (output features) of `k` values,
+/// row-major, exactly as stored in a GGUF file (ggml `ne0 = k`, `ne1 = n`).
+#[derive(Clone, Copy, Debug)]
+pub struct QMatrix<'a> {
+    pub qtype: QType,
+    pub data: &'a [u8],
+    pub n: usize,
+    pub k: usize,
+}
+
+impl<'a> QMatrix<'a> {
+    /// Panics if `k` is not a multiple of the block size, `data` has the wrong
+    /// length, or `qtype` is not a weight type.
+    pub fn new(qtype: QType, data: &'a [u8], n: usize, k: usize) -> Self {
+        assert!(QType::WEIGHTS.contains(&qtype), "{qtype} is not a supported weight type");
+        assert_eq!(k % qtype.block_size(), 0, "k={k} is not a multiple of the {qtype} block size");
+        assert_eq!(data.len(), n * qtype.row_bytes(k), "weight data length for {n}x{k} {qtype}");
+        QMatrix { qtype, data, n, k }
+    }
+
+    pub fn row_bytes(&self) -> usize {
+        self.qtype.row_bytes(self.k)
+    }
+}
+
+/// Tuning knobs; `Default` picks the best for this CPU.
+#[derive(Clone, Copy, Debug)]
+pub struct MatmulOpts {
+    /// Kernel level (capped to what the CPU supports).
+    pub isa: Isa,
+    /// Use the GEMM (panel) path from this many activation rows on.
+    pub gemm_min_m: usize,
+    /// Below this many weight values (n*k) per matmul, stay on one thread.
+    pub min_parallel_work: usize,
+}
+
+impl Default for MatmulOpts {
+    fn default() -> Self {
+        MatmulOpts { isa: crate::kernels::cpu::isa(), gemm_min_m: 3, min_parallel_work: 1 << 16 }
+    }
+}
+
+/// `y = x . w^T` using `pool` and default options. `x`: m*k f32 row-major,
+/// `y`: m*n f32 row-major (overwritten).
+pub fn matmul(pool: &ThreadPool, w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) {
+    matmul_with(pool, &MatmulOpts::default(), w, x, m, y)
+}
+
+/// Scratch reused across calls on the calling thread (quantized X).
+#[derive(Default)]
+struct CallScratch {
+    acts: Vec<u64>,
+    dx: Vec<f32>,
+    sx: Vec<f32>,
+}
+
+thread_local! {
+    static CALL_SCRATCH: RefCell<CallScratch> = RefCell::new(CallScratch::default());
+    static PANEL: RefCell<Panel> = RefCell::new(Panel::default());
+}
+
+/// Raw pointer that may be shared between the pool threads (each thread
+/// writes disjoint elements).
+#[derive(Clone, Copy)]
+struct SyncPtr<T>(*mut T);
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    /// (A method, so closures capture the whole Sync wrapper, not the field.)
+    #[inline(always)]
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// [`matmul`] with explicit options.
+pub fn matmul_with(pool: &ThreadPool, opts: &MatmulOpts, w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) {
+    let (n, k) = (w.n, w.k);
+    assert_eq!(x.len(), m * k, "x must be m*k");
+    assert_eq!(y.len(), m * n, "y must be m*n");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let isa = opts.isa.min(crate::kernels::cpu::detected_isa());
+    let at = w.qtype.vec_dot_type();
+    let a_row = at.row_bytes(k);
+    let nb = k / at.block_size();
+    let use_gemm = isa >= Isa::Avx2 && m >= opts.gemm_min_m.max(1);
+    let threads = if n * k < opts.min_parallel_work { 1 } else { pool.threads() };
+
+    CALL_SCRATCH.with(|cs| {
+        let mut cs = cs.borrow_mut();
+        let cs = &mut *cs;
+        // ---- 1. quantize X (rows split over threads when there are many) ----
+        cs.acts.resize((m * a_row).div_ceil(8), 0);
+        let gemv = if use_gemm { None } else { crate::kernels::gemv::gemv_fns(w.qtype, isa) };
+        let need_sides = (use_gemm || gemv.is_some()) && at != QType::Q8K;
+        if need_sides {
+            cs.dx.resize(m * nb, 0.0);
+            cs.sx.resize(m * nb, 0.0);
+        }
+        {
+            let acts = SyncPtr(cs.acts.as_mut_ptr() as *mut u8);
+            let (dxp, sxp) = (SyncPtr(cs.dx.as_mut_ptr()), SyncPtr(cs.sx.as_mut_ptr()));
+            let quant_row = |i: usize| {
+                // SAFETY: row i of the scratch is written by exactly one thread.
+                let dst = unsafe { std::slice::from_raw_parts_mut(acts.get().add(i * a_row), a_row) };
+                let xr = &x[i * k..(i + 1) * k];
+                match at {
+                    QType::Q8_0 => quantize_row_q8_0(xr, as_blocks_mut::<BlockQ8_0>(dst)),
+                    QType::Q8_1 => quantize_row_q8_1(xr, as_blocks_mut::<BlockQ8_1>(dst)),
+                    _ => quantize_row_q8k(xr, as_blocks_mut::<BlockQ8K>(dst)),
+                }
+                if need_sides {
+                    let (dx, sx) = unsafe {
+                        (
+                            std::slice::from_raw_parts_mut(dxp.get().add(i * nb), nb),
+                            std::slice::from_raw_parts_mut(sxp.get().add(i * nb), nb),
+                        )
+                    };
+                    legacy_sides(at, dst, dx, sx);
+                }
+            };
+            if m >= 8 && threads > 1 {
+                pool.for_chunks(m, 4, &|r| r.for_each(quant_row));
+            } else {
+                (0..m).for_each(quant_row);
+            }
+        }
+        let acts: &[u8] = unsafe { std::slice::from_raw_parts(cs.acts.as_ptr() as *const u8, m * a_row) };
+        let yp = SyncPtr(y.as_mut_ptr());
+
+        // ---- 2a. decode path: row dots ----
+        if !use_gemm {
+            let w_row = w.row_bytes();
+            let nbw = k / w.qtype.block_size();
+            // chunks of rows: ~8 per thread, at least 8 rows each
+            let chunk = (n / (threads * 8)).clamp(8, 256);
+            let (a_bs, a_qoff) = (at.type_size(), if at == QType::Q8_1 { 4 } else { 2 });
+            let body = |r: std::ops::Range<usize>| {
+                {
+                    // SAFETY (all calls below): sizes validated by QMatrix::new and
+                    // the asserts above; element (i, j) is written by exactly one thread.
+                    if let Some(g) = gemv {
+                        let mut j = r.start;
+                        while j < r.end {
+                            let (f, rows) = if r.end - j >= g.rows { (g.multi, g.rows) } else { (g.single, 1) };
+                            for i in 0..m {
+                                let mut out = [0f32; 8];
+                                unsafe {
+                                    f(
+                                        nbw,
+                                        w.data.as_ptr().add(j * w_row),
+                                        w_row,
+                                        acts.as_ptr().add(i * a_row),
+                                        a_bs,
+                                        a_qoff,
+                                        cs.dx.as_ptr().add(i * nb),
+                                        cs.sx.as_ptr().add(i * nb),
+                                        out.as_mut_ptr(),
+                                    );
+                                    for (c, v) in out.iter().take(rows).enumerate() {
+                                        *yp.get().add(i * n + j + c) = *v;
+                                    }
+                                }
+                            }
+                            j += rows;
+                        }
+                    } else {
+                        let dot = DotTable::for_isa(isa).expect("supported isa").get(w.qtype);
+                        for j in r {
+                            let wr = unsafe { w.data.as_ptr().add(j * w_row) };
+                            for i in 0..m {
+                                unsafe {
+                                    *yp.get().add(i * n + j) = dot(nbw, wr, acts.as_ptr().add(i * a_row));
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            if threads > 1 {
+                pool.for_chunks(n, chunk, &body);
+            } else {
+                body(0..n);
+            }
+            return;
+        }
+
+        // ---- 2b. prefill path: panels x micro-kernels ----
+        let vnni = isa >= Isa::Avx512Vnni;
+        let fam = family(w.qtype, vnni);
+        let kern = select_kernel(w.qtype, fam, vnni);
+        let a = Acts {
+            data: acts,
+            row_bytes: a_row,
+            block_bytes: at.type_size(),
+            qs_off: match at {
+                QType::Q8_0 => 2,
+                QType::Q8_1 => 4,
+                _ => 4,
+            },
+            dx: if need_sides { &cs.dx[..m * nb] } else { &[] },
+            sx: if need_sides { &cs.sx[..m * nb] } else { &[] },
+            nb,
+        };
+        let npanels = n.div_ceil(NR);
+        let w_row = w.row_bytes();
+        let body = |r: std::ops::Range<usize>| {
+            PANEL.with(|p| {
+                let mut p = p.borrow_mut();
+                {
+                    for pi in r {
+                        let j0 = pi * NR;
+                        let rows = (n - j0).min(NR);
+                        let wp = &w.data[j0 * w_row..(j0 + rows) * w_row];
+                        // SAFETY: the GEMM path is only taken with AVX2 (see use_gemm).
+                        #[cfg(target_arch = "x86_64")]
+                        unsafe {
+                            gemm::pack_avx2::pack_panel(w.qtype, fam, wp, w_row, rows, &mut p)
+                        };
+                        #[cfg(not(target_arch = "x86_64"))]
+                        gemm::pack::pack_panel(w.qtype, fam, wp, w_row, rows, &mut p);
+                        let mut i0 = 0;
+                        while i0 < m {
+                            let mr = (m - i0).min(kern.mr);
+                            // SAFETY: the kernel writes y[(i0..i0+mr) * n + j0..j0+rows],
+                            // owned by this panel; activations validated above.
+                            unsafe { (kern.f[mr - 1])(&p, &a, i0, yp.get().add(i0 * n + j0), n, rows) };
+                            i0 += mr;
+                        }
+                    }
+                }
+            })
+        };
+        if threads > 1 && npanels > 1 {
+            pool.for_chunks(npanels, 1, &body);
+        } else {
+            body(0..npanels);
+        }
+    });
+}
+
+/// d_x and s_x = d_x * sum(q) for each Q8_0 / Q8_1 block of one row (exact
+/// integer sum; for Q8_1 this is more precise than its f16 `s` field).
+fn legacy_sides(at: QType, row: &[u8], dx: &mut [f32], sx: &mut [f32]) {
+    match at {
+        QType::Q8_0 => {
+            for ((b, d), s) in as_blocks::<BlockQ8_0>(row).iter().zip(dx).zip(sx) {
+                *d = b.d();
+                *s = *d * b.qs.iter().map(|&q| q as i32).sum::<i32>() as f32;
+            }
+        }
+        QType::Q8_1 => {
+            for ((b, d), s) in as_blocks::<BlockQ8_1>(row).iter().zip(dx).zip(sx) {
+                *d = b.d();
+                *s = *d * b.qs.iter().map(|&q| q as i32).sum::<i32>() as f32;
+            }
+        }
+        _ => unreachable!(),
+    }
+}
+
+type KernelFn = unsafe fn(&Panel, &Acts, usize, *mut f32, usize, usize);
+
+/// Micro-kernels for row counts 1..=mr.
+struct Kernel {
+    mr: usize,
+    f: &'static [KernelFn],
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! kernels {
+    ($m:ident :: $f:ident; $($mr:literal),+) => {
+        &[$($m::$f::<$mr> as KernelFn),+]
+    };
+    ($m:ident :: $f:ident, $extra:tt; $($mr:literal),+) => {
+        &[$($m::$f::<$mr, $extra> as KernelFn),+]
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+fn select_kernel(t: QType, fam: Family, vnni: bool) -> Kernel {
+    use gemm::avx2 as a;
+    use gemm::vnni as v;
+    let f: &'static [KernelFn] = match (fam, vnni) {
+        (Family::LegacyU, true) => kernels!(v::legacy; 1, 2, 3, 4, 5, 6, 7, 8),
+        (Family::K4, true) => kernels!(v::k4; 1, 2, 3, 4, 5, 6, 7, 8),
+        (Family::Q6K, true) => kernels!(v::q6k; 1, 2, 3, 4, 5, 6, 7, 8),
+        (Family::LegacyU, false) => match t {
+            QType::Q4_0 | QType::Q4_1 => kernels!(a::legacy_u, true; 1, 2, 3, 4),
+            _ => kernels!(a::legacy_u, false; 1, 2, 3, 4),
+        },
+        (Family::LegacyS, _) => kernels!(a::legacy_s; 1, 2, 3, 4),
+        (Family::K4, false) => match t {
+            QType::Q4K => kernels!(a::k4, false; 1, 2, 3, 4),
+            _ => kernels!(a::k4, true; 1, 2, 3, 4),
+        },
+        (Family::Q6K, false) => kernels!(a::q6k; 1, 2, 3, 4),
+    };
+    Kernel { mr: f.len(), f }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn select_kernel(_t: QType, _fam: Family, _vnni: bool) -> Kernel {
+    unreachable!("the GEMM path needs x86-64 SIMD")
+}
