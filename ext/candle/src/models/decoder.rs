@@ -1,13 +1,15 @@
-//! Causal LMs behind one type: GGUF files through candle-transformers'
-//! quantized llama (also Mistral, SmolLM2, TinyLlama), qwen2, qwen3, gemma3
-//! and phi3, and safetensors checkpoints through `models::safetensors`.
+//! Causal LMs behind one type: GGUF files through the project's own decoder
+//! (models::gguf_decoder: llama, also Mistral, SmolLM2, TinyLlama; qwen2,
+//! qwen3, gemma3 and phi3), and safetensors checkpoints through
+//! `models::safetensors`.
 //!
-//! The KV cache belongs to the model; `logits` is given the whole token
+//! The KV cache belongs to the model; `next_logits` is given the whole token
 //! sequence of a generation and feeds only what the cache does not hold yet,
 //! so a session that continues where the cache stands (the next token, or a
-//! chat turn that extends the previous prompt) costs one step, and a session
-//! that diverges starts over from position 0 (these models cannot truncate
-//! their cache).
+//! chat turn that extends the previous prompt) costs one step. A sequence
+//! that diverges keeps the common prefix on the GGUF decoder (it cuts its
+//! cache), and starts over from position 0 on candle-transformers' models
+//! (they cannot).
 
 use std::fs::File;
 use std::io::BufReader;
@@ -196,8 +198,18 @@ impl CausalLm {
             return Err(err!(Generation, "{} tokens exceed the context length of {} tokens", tokens.len(), self.context_length));
         }
         cancel.check()?;
-        let reuse = self.cached.len() < tokens.len() && tokens.starts_with(&self.cached);
-        let start = if reuse { self.cached.len() } else { 0 };
+        // Keep what the cache holds of this sequence: all of it when the
+        // sequence extends it, else (the own decoder can cut its cache) the
+        // common prefix; at least one token is always fed.
+        let common = self.cached.iter().zip(tokens).take_while(|(a, b)| a == b).count().min(tokens.len() - 1);
+        let start = match &mut self.weights {
+            Weights::Own(m) if common > 0 => {
+                m.truncate_cache(common).map_err(|e| err!(Generation, "{}", e))?;
+                common
+            }
+            _ if common == self.cached.len() => common,
+            _ => 0,
+        };
         // The cache is unknown until this forward succeeds.
         self.cached.clear();
         let input = Tensor::new(&tokens[start..], &self.device).and_then(|t| t.unsqueeze(0)).map_err(|e| err!(Generation, "{}", e))?;

@@ -153,3 +153,28 @@ fn f32_gguf_matches_transformers() {
 fn q8_0_gguf_stays_close_to_transformers() {
     check_all("q8_0", GGUF_Q8_TOL, false, KNOWN_GGUF_MISMATCH);
 }
+
+#[test]
+fn a_diverging_sequence_keeps_the_common_prefix_of_the_cache() {
+    let cancel = CancelToken::new();
+    for how in ["f32", "q8_0"] {
+        let mut warm = load("qwen3", how);
+        let mut cold = load("qwen3", how);
+        let a: Vec<u32> = (10..30).collect();
+        let mut first = a.clone();
+        first.extend([100, 101, 102]);
+        let mut second = a.clone();
+        second.extend([200, 201]);
+        warm.next_logits(&first, &cancel).unwrap();
+        let (l_warm, fed) = warm.next_logits(&second, &cancel).unwrap();
+        assert_eq!(fed, 2, "{how}: only the tokens after the common prefix are fed");
+        let (l_cold, _) = cold.next_logits(&second, &cancel).unwrap();
+        let d = l_warm.iter().zip(&l_cold).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        // Q8_0: the prompt GEMM and the row dots round activations the same
+        // way but sum in different orders.
+        assert!(d < if how == "f32" { 1e-4 } else { 5e-2 }, "{how}: {d}");
+        // The same sequence again: its last token is fed again.
+        let (_, fed) = warm.next_logits(&second, &cancel).unwrap();
+        assert_eq!(fed, 1);
+    }
+}
