@@ -162,4 +162,22 @@ class LLMTinyModelsTest < Minitest::Test
     end
     assert $?.success?
   end
+
+  def kernel_threads
+    Dir["/proc/self/task/*/comm"].count { |f| (File.read(f) rescue "").start_with?("candle-kernels") }
+  end
+
+  def test_threads_gives_a_gguf_model_its_own_matmul_pool
+    default = self.class.model("#{GGUF_REPO}:llama-q8_0.gguf")
+    assert_nil default.threads
+    want = default.generate("The", temperature: 0, max_tokens: 8, add_special_tokens: false)
+    before = kernel_threads
+    own = Candle::LLM.from_pretrained("#{GGUF_REPO}:llama-q8_0.gguf", threads: 3)
+    assert_equal 3, own.threads
+    assert_equal before + 2, kernel_threads, "3 threads: the caller and 2 workers"
+    # Each output row is computed whole by one thread: the same numbers.
+    assert_equal want, own.generate("The", temperature: 0, max_tokens: 8, add_special_tokens: false)
+    assert_raises(ArgumentError) { Candle::LLM.from_pretrained("#{GGUF_REPO}:llama-q8_0.gguf", threads: 0) }
+    assert_raises(ArgumentError) { Candle::LLM.from_pretrained("candle-test/tiny-llama", threads: 2) }
+  end
 end

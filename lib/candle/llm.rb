@@ -21,10 +21,12 @@ module Candle
     class << self
       # id: "org/repo", "org/repo:file.gguf" or a local directory. gguf_file:
       # picks one of several quantizations (default: Candle::Hub.pick_gguf's
-      # choice). dtype: for safetensors checkpoints only. Hub options: revision:, token:, cache_dir:, endpoint:,
+      # choice). dtype: for safetensors checkpoints only. threads: gives a GGUF
+      # model its own pool of that many matmul threads (default: the
+      # process-wide pool, CANDLE_NUM_THREADS or all cores). Hub options: revision:, token:, cache_dir:, endpoint:,
       # local_files_only:, refresh:, progress:.
       def from_pretrained(id, gguf_file: nil, revision: nil, device: nil, dtype: nil, tokenizer: nil, context_size: nil,
-                          progress: nil, **hub_options)
+                          threads: nil, progress: nil, **hub_options)
         raise ArgumentError, "id must be a String, got #{id.class}" unless id.is_a?(String)
 
         repo, file, rev = File.directory?(id) ? [id, nil, nil] : Hub.parse_id(id)
@@ -32,19 +34,20 @@ module Candle
         revision ||= rev || "main"
         dev = Device.coerce(device)
         progress, = Hub.send(:split_progress, { progress: progress })
-        Native.llm_from_pretrained(repo, revision.to_s, gguf_file&.to_s, dtype_arg(dtype), [dev.kind.to_s, dev.ordinal],
+        Native.llm_from_pretrained(repo, revision.to_s, gguf_file&.to_s, dtype_arg(dtype),
+                                   [dev.kind.to_s, dev.ordinal, threads_arg(threads)],
                                    tokenizer_arg(tokenizer), context_arg(context_size),
                                    Hub.native_options(hub_options), progress)
       end
 
       # A local .gguf file (its own vocabulary unless tokenizer: is given).
-      def from_file(path, device: nil, tokenizer: nil, context_size: nil)
+      def from_file(path, device: nil, tokenizer: nil, context_size: nil, threads: nil)
         path = path.to_path if path.respond_to?(:to_path)
         raise ArgumentError, "path must be a String or Pathname, got #{path.class}" unless path.is_a?(String)
 
         dev = Device.coerce(device)
-        Native.llm_from_file(File.expand_path(path), dev.kind.to_s, dev.ordinal, tokenizer_arg(tokenizer),
-                             context_arg(context_size))
+        Native.llm_from_file(File.expand_path(path), [dev.kind.to_s, dev.ordinal, threads_arg(threads)],
+                             tokenizer_arg(tokenizer), context_arg(context_size))
       end
 
       private
@@ -62,6 +65,13 @@ module Candle
         when String then Tokenizer.from_pretrained(tokenizer)
         else raise ArgumentError, "tokenizer: must be a Candle::Tokenizer or a repo id, got #{tokenizer.class}"
         end
+      end
+
+      def threads_arg(threads)
+        return nil if threads.nil?
+        raise ArgumentError, "threads must be a positive Integer, got #{threads.inspect}" unless threads.is_a?(Integer) && threads.positive?
+
+        threads
       end
 
       def context_arg(size)

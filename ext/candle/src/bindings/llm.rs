@@ -34,6 +34,7 @@ pub struct RbLlm {
     source: String,
     files: Vec<String>,
     weights_format: String,
+    threads: Option<usize>,
 }
 
 #[magnus::wrap(class = "Candle::LLM::Session", free_immediately, size)]
@@ -64,11 +65,12 @@ fn load_from_repo(
     dtype: Option<candle_core::DType>,
     with_tokenizer: bool,
     device: &candle_core::Device,
+    threads: Option<usize>,
     progress: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> CoreResult<Loaded> {
     let mut repo = ModelRepo::open(cfg, id, revision, cancel)?;
-    let (model, weights) = open_causal_lm(&mut repo, gguf, dtype, device, progress, cancel)?;
+    let (model, weights) = open_causal_lm(&mut repo, gguf, dtype, device, threads, progress, cancel)?;
     let gguf_file = match &weights {
         WeightFiles::Gguf(f) => Some(f.clone()),
         WeightFiles::Safetensors(_) => None,
@@ -86,9 +88,9 @@ fn load_from_repo(
     Ok(Loaded { model, tokenizer, source: repo.describe(), files })
 }
 
-fn load_gguf(path: &Path, device: &candle_core::Device, cancel: &CancelToken) -> CoreResult<CausalLm> {
+fn load_gguf(path: &Path, device: &candle_core::Device, threads: Option<usize>, cancel: &CancelToken) -> CoreResult<CausalLm> {
     let meta = crate::gguf::read_metadata(path)?;
-    CausalLm::from_gguf(path, &meta, device, cancel)
+    CausalLm::from_gguf(path, &meta, device, threads, cancel)
 }
 
 fn device_of(kind: String, ordinal: usize) -> Result<candle_core::Device, Error> {
@@ -97,7 +99,7 @@ fn device_of(kind: String, ordinal: usize) -> Result<candle_core::Device, Error>
 }
 
 impl RbLlm {
-    fn new(l: Loaded, tokenizer: SharedTokenizer, context: Option<usize>) -> RbLlm {
+    fn new(l: Loaded, tokenizer: SharedTokenizer, context: Option<usize>, threads: Option<usize>) -> RbLlm {
         let context_length = context.map_or(l.model.context_length, |c| c.min(l.model.context_length));
         let architecture = l.model.architecture.clone();
         let weights_format = l.model.weights_format.clone();
@@ -111,6 +113,7 @@ impl RbLlm {
             source: l.source,
             files: l.files,
             weights_format,
+            threads,
         }
     }
 
@@ -136,6 +139,10 @@ impl RbLlm {
 
     fn weights_format(&self) -> String {
         self.weights_format.clone()
+    }
+
+    fn threads(&self) -> Option<usize> {
+        self.threads
     }
 
     /// A session for prompt ids (already encoded by Ruby).
@@ -220,7 +227,7 @@ fn from_pretrained(
     revision: String,
     gguf: Option<String>,
     dtype: Option<String>,
-    device: (String, usize),
+    runtime: (String, usize, Option<usize>),
     tokenizer: Option<&RbTokenizer>,
     context: Option<usize>,
     opts: RHash,
@@ -228,17 +235,29 @@ fn from_pretrained(
 ) -> Result<RbLlm, Error> {
     let cfg = config(opts)?;
     let dtype = dtype.map(|d| device::parse_dtype(&d)).transpose().map_err(to_ruby)?;
-    let device = device_of(device.0, device.1)?;
+    let (kind, ordinal, threads) = runtime;
+    let threads = check_threads(threads)?;
+    let device = device_of(kind, ordinal)?;
     let given = tokenizer.map(|t| t.0.clone());
     let with_tokenizer = given.is_none();
     let loaded = run_with_progress(progress, move |sink, cancel| {
-        load_from_repo(&cfg, &id, &revision, gguf, dtype, with_tokenizer, &device, sink, cancel)
+        load_from_repo(&cfg, &id, &revision, gguf, dtype, with_tokenizer, &device, threads, sink, cancel)
     })?;
-    attach(loaded, given, context)
+    attach(loaded, given, context, threads)
 }
 
-fn from_file(path: String, device_kind: String, ordinal: usize, tokenizer: Option<&RbTokenizer>, context: Option<usize>) -> Result<RbLlm, Error> {
-    let device = device_of(device_kind, ordinal)?;
+/// `threads: 0` is an ArgumentError; None keeps the process-wide pool.
+fn check_threads(threads: Option<usize>) -> Result<Option<usize>, Error> {
+    match threads {
+        Some(0) => Err(to_ruby(err!(Argument, "threads must be positive"))),
+        t => Ok(t),
+    }
+}
+
+fn from_file(path: String, runtime: (String, usize, Option<usize>), tokenizer: Option<&RbTokenizer>, context: Option<usize>) -> Result<RbLlm, Error> {
+    let (kind, ordinal, threads) = runtime;
+    let threads = check_threads(threads)?;
+    let device = device_of(kind, ordinal)?;
     let given = tokenizer.map(|t| t.0.clone());
     let with_tokenizer = given.is_none();
     let loaded = without_gvl(move |cancel| {
@@ -246,15 +265,15 @@ fn from_file(path: String, device_kind: String, ordinal: usize, tokenizer: Optio
         if !p.is_file() {
             return Err(err!(ModelLoad, "no such file: {}", path));
         }
-        let model = load_gguf(&p, &device, cancel)?;
+        let model = load_gguf(&p, &device, threads, cancel)?;
         let tokenizer = if with_tokenizer { Some(tk::from_gguf(&p)?) } else { None };
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(Loaded { model, tokenizer, source: path.clone(), files: vec![name] })
     })?;
-    attach(loaded, given, context)
+    attach(loaded, given, context, threads)
 }
 
-fn attach(mut loaded: Loaded, given: Option<SharedTokenizer>, context: Option<usize>) -> Result<RbLlm, Error> {
+fn attach(mut loaded: Loaded, given: Option<SharedTokenizer>, context: Option<usize>, threads: Option<usize>) -> Result<RbLlm, Error> {
     let tokenizer = match given {
         Some(t) => t,
         None => {
@@ -271,12 +290,12 @@ fn attach(mut loaded: Loaded, given: Option<SharedTokenizer>, context: Option<us
     if context == Some(0) {
         return Err(to_ruby(err!(Argument, "context_size must be positive")));
     }
-    Ok(RbLlm::new(loaded, tokenizer, context))
+    Ok(RbLlm::new(loaded, tokenizer, context, threads))
 }
 
 pub fn init(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     native.define_singleton_method("llm_from_pretrained", function!(from_pretrained, 9))?;
-    native.define_singleton_method("llm_from_file", function!(from_file, 5))?;
+    native.define_singleton_method("llm_from_file", function!(from_file, 4))?;
 
     let candle: RModule = ruby.define_module("Candle")?;
     let c = candle.define_class("LLM", ruby.class_object())?;
@@ -286,6 +305,7 @@ pub fn init(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     c.define_method("source", method!(RbLlm::source, 0))?;
     c.define_method("weight_files", method!(RbLlm::weight_files, 0))?;
     c.define_method("weights_format", method!(RbLlm::weights_format, 0))?;
+    c.define_method("threads", method!(RbLlm::threads, 0))?;
     c.define_method("_start", method!(RbLlm::start, 2))?;
     c.define_method("reset", method!(RbLlm::reset, 0))?;
 

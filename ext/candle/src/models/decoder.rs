@@ -119,7 +119,9 @@ fn check_tensors(path: &Path, meta: &Metadata, file_len: u64) -> Result<()> {
 
 impl CausalLm {
     /// Loads a GGUF (metadata already read and checked by `crate::gguf`).
-    pub fn from_gguf(path: &Path, meta: &Metadata, device: &Device, cancel: &CancelToken) -> Result<CausalLm> {
+    /// `threads`: the model's own matmul thread pool size (None: the
+    /// process-wide pool).
+    pub fn from_gguf(path: &Path, meta: &Metadata, device: &Device, threads: Option<usize>, cancel: &CancelToken) -> Result<CausalLm> {
         let arch = meta
             .architecture()
             .ok_or_else(|| err!(InvalidModelFile, "{}: no general.architecture in the GGUF metadata", path.display()))?
@@ -150,7 +152,7 @@ impl CausalLm {
                 declared.min(LLAMA_MAX_POSITIONS),
             )
         } else {
-            let d = GgufDecoder::load(&arch, meta, &content, &mut reader, device)
+            let d = GgufDecoder::load(&arch, meta, &content, &mut reader, device, threads)
                 .map_err(|e| err!(InvalidModelFile, "{}: {}", path.display(), e.message))?;
             (Weights::Own(d), declared)
         };

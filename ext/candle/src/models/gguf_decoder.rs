@@ -27,7 +27,7 @@ use candle_nn::rotary_emb::{rope, rope_i};
 use crate::err;
 use crate::error::Result;
 use crate::gguf::Metadata;
-use crate::kernels::{self, QMatrix, QType};
+use crate::kernels::{self, QMatrix, QType, ThreadPool};
 
 /// A matmul by a GGUF weight (out × in), with an optional bias.
 struct Linear {
@@ -54,8 +54,8 @@ impl Linear {
         }
     }
 
-    fn new(t: Arc<QTensor>, b: Option<Tensor>) -> candle_core::Result<Linear> {
-        let w = match OwnMatMul::new(t.clone()) {
+    fn new(t: Arc<QTensor>, b: Option<Tensor>, pool: Option<Arc<ThreadPool>>) -> candle_core::Result<Linear> {
+        let w = match OwnMatMul::new(t.clone(), pool) {
             Some(own) => Weight::Own(own),
             None => Weight::Candle(QMatMul::from_arc(t)?),
         };
@@ -70,10 +70,12 @@ struct OwnMatMul {
     qtype: QType,
     n: usize,
     k: usize,
+    /// The model's own pool (`threads:`), else the process-wide one.
+    pool: Option<Arc<ThreadPool>>,
 }
 
 impl OwnMatMul {
-    fn new(t: Arc<QTensor>) -> Option<OwnMatMul> {
+    fn new(t: Arc<QTensor>, pool: Option<Arc<ThreadPool>>) -> Option<OwnMatMul> {
         if !t.device().is_cpu() {
             return None;
         }
@@ -92,7 +94,7 @@ impl OwnMatMul {
         if k % qtype.block_size() != 0 || t.data().ok()?.len() != n * qtype.row_bytes(k) {
             return None;
         }
-        Some(OwnMatMul { t, qtype, n, k })
+        Some(OwnMatMul { t, qtype, n, k, pool })
     }
 }
 
@@ -114,7 +116,11 @@ impl candle_core::CustomOp1 for OwnMatMul {
         let data = self.t.data()?;
         let w = QMatrix::new(self.qtype, &data, self.n, self.k);
         let mut y = vec![0f32; m * self.n];
-        kernels::matmul(kernels::global_pool(), &w, x, m, &mut y);
+        let pool: &ThreadPool = match &self.pool {
+            Some(p) => p,
+            None => kernels::global_pool(),
+        };
+        kernels::matmul(pool, &w, x, m, &mut y);
         *dims.last_mut().expect("checked above") = self.n;
         Ok((candle_core::CpuStorage::F32(y), candle_core::Shape::from(dims)))
     }
@@ -197,6 +203,7 @@ struct Loader<'a, R> {
     content: &'a gguf_file::Content,
     reader: &'a mut R,
     device: &'a Device,
+    pool: Option<Arc<ThreadPool>>,
 }
 
 impl<R: Read + Seek> Loader<'_, R> {
@@ -238,7 +245,7 @@ impl<R: Read + Seek> Loader<'_, R> {
             ));
         }
         let b = self.opt_vector(&format!("{name}.bias"))?;
-        Linear::new(Arc::new(w), b).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
+        Linear::new(Arc::new(w), b, self.pool.clone()).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
     }
 }
 
@@ -259,12 +266,15 @@ fn inv_freq(base: f64, rope_dim: usize, factors: Option<&[f32]>) -> Vec<f32> {
 }
 
 impl GgufDecoder {
+    /// `threads`: a thread pool of that many threads for this model's
+    /// matmuls (else the process-wide pool, `CANDLE_NUM_THREADS`).
     pub fn load<R: Read + Seek>(
         arch: &str,
         meta: &Metadata,
         content: &gguf_file::Content,
         reader: &mut R,
         device: &Device,
+        threads: Option<usize>,
     ) -> Result<GgufDecoder> {
         let key = |k: &str| format!("{arch}.{k}");
         let u = |k: &str| meta.get(&key(k)).and_then(|v| v.as_u64()).map(|v| v as usize);
@@ -295,7 +305,8 @@ impl GgufDecoder {
         let base = f("rope.freq_base").unwrap_or(if gemma { 1e6 } else { 10_000.0 });
         let base_local = f("rope.freq_base_swa").or_else(|| f("rope.local_freq_base")).unwrap_or(10_000.0);
 
-        let mut l = Loader { content, reader, device };
+        let pool = threads.map(|n| Arc::new(ThreadPool::new(n)));
+        let mut l = Loader { content, reader, device, pool };
         // Llama 3.1-style RoPE scaling ships as per-frequency divisors.
         let factors = match l.opt_vector("rope_freqs.weight")? {
             Some(t) => Some(t.to_vec1::<f32>().map_err(|e| err!(InvalidModelFile, "rope_freqs: {}", e))?),
@@ -375,7 +386,7 @@ impl GgufDecoder {
             l.linear("output", vocab, hidden)?
         } else {
             // Tied: the embedding table, shared, not copied.
-            Linear::new(embed.clone(), None).map_err(|e| err!(InvalidModelFile, "token_embd: {}", e))?
+            Linear::new(embed.clone(), None, l.pool.clone()).map_err(|e| err!(InvalidModelFile, "token_embd: {}", e))?
         };
         Ok(GgufDecoder { embed, layers, norm, output, h, device: device.clone() })
     }

@@ -31,6 +31,7 @@ pub fn open_causal_lm(
     gguf: Option<String>,
     dtype: Option<DType>,
     device: &Device,
+    threads: Option<usize>,
     progress: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<(CausalLm, WeightFiles)> {
@@ -52,9 +53,15 @@ pub fn open_causal_lm(
             }
             let path = repo.get(f, progress, cancel)?;
             let meta = crate::gguf::read_metadata(&path)?;
-            CausalLm::from_gguf(&path, &meta, device, cancel)?
+            CausalLm::from_gguf(&path, &meta, device, threads, cancel)?
         }
         WeightFiles::Safetensors(files) => {
+            if threads.is_some() {
+                return Err(err!(
+                    Argument,
+                    "threads: applies to GGUF models; safetensors checkpoints run on candle's thread pool (CANDLE_NUM_THREADS)"
+                ));
+            }
             let config = repo.get("config.json", progress, cancel)?;
             let mut paths = Vec::with_capacity(files.len());
             for f in files {

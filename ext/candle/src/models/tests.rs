@@ -49,7 +49,7 @@ fn load(arch: &str, how: &str) -> CausalLm {
         gguf => {
             let path = dir.join(format!("model-{gguf}.gguf"));
             let meta = crate::gguf::read_metadata(&path).unwrap();
-            CausalLm::from_gguf(&path, &meta, &Device::Cpu, &cancel).unwrap_or_else(|e| panic!("{arch} {gguf}: {e}"))
+            CausalLm::from_gguf(&path, &meta, &Device::Cpu, None, &cancel).unwrap_or_else(|e| panic!("{arch} {gguf}: {e}"))
         }
     }
 }
