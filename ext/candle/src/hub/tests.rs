@@ -359,6 +359,45 @@ fn hub_retries_429_with_retry_after_then_succeeds() {
     assert_eq!(srv.count(), 5);
 }
 
+/// IMF-fixdate of a time (what a server sends in Retry-After).
+fn http_date(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil_from_days (proleptic Gregorian)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(m - 1) as usize];
+    format!("{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} GMT", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[test]
+fn hub_honours_retry_after_as_an_http_date_and_asks_for_identity_encoding() {
+    // 3 s ahead, whole seconds: the wait is 2-3 s, not the ~0.5 s backoff.
+    let (srv, fake) = serve_faulty(|i, _| {
+        (i == 0).then(|| Resp::new(429).h("Retry-After", http_date(std::time::SystemTime::now() + Duration::from_secs(3))))
+    });
+    let d = tempfile::tempdir().unwrap();
+    let cfg = cfg_for(&srv.base, d.path(), Overrides::default());
+    let t0 = std::time::Instant::now();
+    let p = download(&cfg, &req("config.json", "main"), &NoProgress, &CancelToken::new()).unwrap();
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(1900) && waited < Duration::from_secs(10), "{waited:?}");
+    assert_eq!(std::fs::read(p).unwrap(), fake.files[0].1);
+    let reqs = srv.reqs();
+    assert!(reqs.len() >= 2);
+    for r in &reqs {
+        assert_eq!(r.headers.get("accept-encoding").map(String::as_str), Some("identity"), "{}", r.path);
+    }
+}
+
 #[test]
 fn hub_retry_exhaustion_kinds() {
     let (srv, _) = serve_faulty(|_, _| Some(Resp::new(429).h("Retry-After", "0")));

@@ -159,14 +159,43 @@ fn content_range(resp: &Response<Body>) -> Option<(u64, Option<u64>)> {
     Some((start, total.trim().parse().ok()))
 }
 
+/// `Retry-After`: delay seconds, or an HTTP date (RFC 9110 IMF-fixdate,
+/// "Sun, 06 Nov 1994 08:49:37 GMT"), as a wait from now (a past date is 0).
 fn retry_after(resp: &Response<Body>) -> Option<Duration> {
-    let v = header(resp, "retry-after")?;
-    let secs: f64 = v.parse().ok()?;
-    if secs.is_finite() && secs >= 0.0 {
-        Some(Duration::from_secs_f64(secs.min(86_400.0)))
-    } else {
-        None
+    parse_retry_after(&header(resp, "retry-after")?, std::time::SystemTime::now())
+}
+
+fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<Duration> {
+    const MAX: f64 = 86_400.0;
+    if let Ok(secs) = v.trim().parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(MAX)));
     }
+    let at = http_date_unix(v.trim())?;
+    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+    Some(Duration::from_secs_f64((at as f64 - now).clamp(0.0, MAX)))
+}
+
+/// Seconds since the Unix epoch of an IMF-fixdate.
+fn http_date_unix(v: &str) -> Option<i64> {
+    let (_, rest) = v.split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let day: i64 = parts.next()?.parse().ok()?;
+    let mon = parts.next()?;
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| *m == mon)? as i64 + 1;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
 }
 
 fn conn_fail(e: ureq::Error) -> Fail {
@@ -207,7 +236,9 @@ impl<'a> Client<'a> {
 
     /// GET, with `Authorization` only when `url` is on the endpoint's origin.
     fn get(&self, url: &str, range: Option<&str>) -> std::result::Result<Response<Body>, Fail> {
-        let mut rb = self.cfg.agent().get(url);
+        // As huggingface_hub does: a server that compresses a ranged reply
+        // would break resumes and size checks (and ureq would inflate it).
+        let mut rb = self.cfg.agent().get(url).header("Accept-Encoding", "identity");
         if let Some(r) = range {
             rb = rb.header("Range", r);
         }
@@ -631,6 +662,25 @@ fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hub_retry_after_is_seconds_or_an_http_date() {
+        let epoch = std::time::UNIX_EPOCH;
+        assert_eq!(http_date_unix("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(http_date_unix("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(http_date_unix("Tue, 29 Feb 2028 23:59:59 GMT"), Some(1_835_481_599));
+        for bad in ["Sun, 06 Nov 1994 08:49:37 PST", "06 Nov 1994", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT", ""] {
+            assert_eq!(http_date_unix(bad), None, "{bad}");
+        }
+        let now = epoch + Duration::from_secs(784_111_777 - 25);
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(25)));
+        // a date in the past: retry now
+        assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("2.5", now), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("999999999", now), Some(Duration::from_secs(86_400)));
+    }
 
     #[test]
     fn hub_transfer_url_helpers() {
