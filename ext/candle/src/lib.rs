@@ -9,6 +9,7 @@ pub mod error;
 pub mod generation;
 pub mod gguf;
 pub mod hub;
+pub mod json_file;
 pub mod kernels;
 pub mod models;
 pub mod tokenizer;

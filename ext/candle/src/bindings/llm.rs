@@ -4,7 +4,7 @@
 //! the model's lock taken inside the released region, so Ruby can stop after
 //! any piece and other threads run meanwhile.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use magnus::{function, method, prelude::*, Error, RHash, RModule, Ruby, Value};
@@ -86,11 +86,6 @@ fn load_from_repo(
         WeightFiles::Safetensors(v) => v,
     };
     Ok(Loaded { model, tokenizer, source: repo.describe(), files })
-}
-
-fn load_gguf(path: &Path, device: &candle_core::Device, threads: Option<usize>, cancel: &CancelToken) -> CoreResult<CausalLm> {
-    let meta = crate::gguf::read_metadata(path)?;
-    CausalLm::from_gguf(path, &meta, device, threads, cancel)
 }
 
 fn device_of(kind: String, ordinal: usize) -> Result<candle_core::Device, Error> {
@@ -265,7 +260,7 @@ fn from_file(path: String, runtime: (String, usize, Option<usize>), tokenizer: O
         if !p.is_file() {
             return Err(err!(ModelLoad, "no such file: {}", path));
         }
-        let model = load_gguf(&p, &device, threads, cancel)?;
+        let model = CausalLm::open_gguf(&p, &device, threads, cancel)?;
         let tokenizer = if with_tokenizer { Some(tk::from_gguf(&p)?) } else { None };
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(Loaded { model, tokenizer, source: path.clone(), files: vec![name] })

@@ -380,12 +380,7 @@ pub enum WeightFiles {
 pub fn safetensors_shards(index: &Path) -> Result<Vec<String>> {
     const MAX_INDEX_BYTES: u64 = 64 << 20;
     let bad = |why: String| err!(InvalidModelFile, "{}: {}", index.display(), why);
-    let len = std::fs::metadata(index).map_err(|e| bad(e.to_string()))?.len();
-    if len > MAX_INDEX_BYTES {
-        return Err(bad(format!("{len} bytes is too large for a safetensors index")));
-    }
-    let bytes = std::fs::read(index).map_err(|e| bad(e.to_string()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let v = crate::json_file::read_json(index, MAX_INDEX_BYTES, ErrorKind::InvalidModelFile)?;
     let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| bad("no \"weight_map\" object".into()))?;
     let mut shards: Vec<String> = Vec::new();
     for file in map.values() {

@@ -119,6 +119,12 @@ fn check_tensors(path: &Path, meta: &Metadata, file_len: u64) -> Result<()> {
 
 impl CausalLm {
     /// Loads a GGUF (metadata already read and checked by `crate::gguf`).
+    /// Reads a GGUF's metadata (bounded, checked) and loads it.
+    pub fn open_gguf(path: &Path, device: &Device, threads: Option<usize>, cancel: &CancelToken) -> Result<CausalLm> {
+        let meta = crate::gguf::read_metadata(path)?;
+        CausalLm::from_gguf(path, &meta, device, threads, cancel)
+    }
+
     /// `threads`: the model's own matmul thread pool size (None: the
     /// process-wide pool).
     pub fn from_gguf(path: &Path, meta: &Metadata, device: &Device, threads: Option<usize>, cancel: &CancelToken) -> Result<CausalLm> {
@@ -141,9 +147,7 @@ impl CausalLm {
         cancel.check()?;
         let mut reader = BufReader::new(file);
         let content = gguf_file::Content::read(&mut reader).map_err(|e| model_err(path, e))?;
-        let ctx = |key: &str| meta.get(&format!("{arch}.{key}")).and_then(|v| v.as_u64()).map(|v| v as usize);
-        let declared = ctx("context_length");
-        let declared = declared.unwrap_or(4096);
+        let declared = meta.get(&format!("{arch}.context_length")).and_then(|v| v.as_u64()).map_or(4096, |v| v as usize);
         let experts = meta.get(&format!("{arch}.expert_count")).and_then(|v| v.as_u64()).unwrap_or(0);
         let (weights, context_length) = if arch == "llama" && experts > 0 {
             // Mixtral-style mixture of experts: candle-transformers' model.

@@ -51,9 +51,7 @@ pub fn open_causal_lm(
             if dtype.is_some() {
                 return Err(err!(Argument, "dtype: applies to safetensors checkpoints; {f} keeps its own (quantized) types"));
             }
-            let path = repo.get(f, progress, cancel)?;
-            let meta = crate::gguf::read_metadata(&path)?;
-            CausalLm::from_gguf(&path, &meta, device, threads, cancel)?
+            CausalLm::open_gguf(&repo.get(f, progress, cancel)?, device, threads, cancel)?
         }
         WeightFiles::Safetensors(files) => {
             if threads.is_some() {

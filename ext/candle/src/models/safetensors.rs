@@ -19,7 +19,7 @@ use candle_transformers::models::{gemma3, llama, phi3, qwen2, qwen3};
 use serde_json::{json, Map, Value};
 
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// `config.json` `model_type`s this build can run, with what they cover.
 pub const SUPPORTED_CONFIG: &[(&str, &str)] = &[
@@ -97,15 +97,9 @@ impl FullModel {
 
 /// Reads and size-checks config.json.
 pub fn read_config(path: &Path) -> Result<Value> {
-    let bad = |why: String| err!(InvalidModelFile, "{}: {}", path.display(), why);
-    let len = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?.len();
-    if len > MAX_CONFIG_BYTES {
-        return Err(bad(format!("{len} bytes is too large for a config.json")));
-    }
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let v = crate::json_file::read_json(path, MAX_CONFIG_BYTES, ErrorKind::InvalidModelFile)?;
     if !v.is_object() {
-        return Err(bad("not a JSON object".into()));
+        return Err(err!(InvalidModelFile, "{}: not a JSON object", path.display()));
     }
     Ok(v)
 }
@@ -217,16 +211,7 @@ pub fn normalize(path: &Path, model_type: &str, config: &Value) -> Result<Value>
                     c.insert("max_position_embeddings".into(), json!(window));
                 }
             }
-            let hidden = c.get("hidden_size").and_then(|v| v.as_u64());
-            let heads = c.get("num_attention_heads").and_then(|v| v.as_u64());
-            if let (Some(hd), Some(hidden), Some(heads)) = (c.get("head_dim").and_then(|v| v.as_u64()), hidden, heads) {
-                if hd.checked_mul(heads) != Some(hidden) {
-                    return Err(unsupported(
-                        path,
-                        format!("head_dim {hd} × {heads} heads ≠ hidden_size {hidden}; the llama model needs head_dim = hidden_size / heads"),
-                    ));
-                }
-            }
+            check_head_dim(path, model_type, &c)?;
         }
         "qwen2" | "qwen3" => {
             let layers = c.get("num_hidden_layers").cloned().unwrap_or(json!(0));
@@ -275,17 +260,26 @@ pub fn normalize(path: &Path, model_type: &str, config: &Value) -> Result<Value>
                 }
             }
             c.entry("hidden_act").or_insert(json!("silu"));
-            let hidden = c.get("hidden_size").and_then(|v| v.as_u64());
-            let heads = c.get("num_attention_heads").and_then(|v| v.as_u64());
-            if let (Some(hd), Some(hidden), Some(heads)) = (c.get("head_dim").and_then(|v| v.as_u64()), hidden, heads) {
-                if hd.checked_mul(heads) != Some(hidden) {
-                    return Err(unsupported(path, format!("head_dim {hd} × {heads} heads ≠ hidden_size {hidden}")));
-                }
-            }
+            check_head_dim(path, model_type, &c)?;
         }
         _ => {}
     }
     Ok(Value::Object(c))
+}
+
+/// candle's llama and phi3 derive the head size as hidden_size / heads: a
+/// config that says otherwise cannot load correctly.
+fn check_head_dim(path: &Path, model_type: &str, c: &Map<String, Value>) -> Result<()> {
+    let n = |k: &str| c.get(k).and_then(|v| v.as_u64());
+    if let (Some(hd), Some(hidden), Some(heads)) = (n("head_dim"), n("hidden_size"), n("num_attention_heads")) {
+        if hd.checked_mul(heads) != Some(hidden) {
+            return Err(unsupported(
+                path,
+                format!("head_dim {hd} × {heads} heads ≠ hidden_size {hidden}; the {model_type} model needs head_dim = hidden_size / heads"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_rope_type(path: &Path, rp: &Value) -> Result<()> {

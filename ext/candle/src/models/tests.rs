@@ -47,9 +47,8 @@ fn load(arch: &str, how: &str) -> CausalLm {
                 .unwrap_or_else(|e| panic!("{arch} safetensors: {e}"))
         }
         gguf => {
-            let path = dir.join(format!("model-{gguf}.gguf"));
-            let meta = crate::gguf::read_metadata(&path).unwrap();
-            CausalLm::from_gguf(&path, &meta, &Device::Cpu, None, &cancel).unwrap_or_else(|e| panic!("{arch} {gguf}: {e}"))
+            CausalLm::open_gguf(&dir.join(format!("model-{gguf}.gguf")), &Device::Cpu, None, &cancel)
+                .unwrap_or_else(|e| panic!("{arch} {gguf}: {e}"))
         }
     }
 }

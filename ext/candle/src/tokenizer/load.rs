@@ -195,8 +195,7 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let text = read_text(path)?;
-    serde_json::from_str(&text).map_err(|e| err!(Tokenizer, "{} is not valid JSON: {}", path.display(), e))
+    crate::json_file::read_json(path, MAX_CONFIG_BYTES, crate::error::ErrorKind::Tokenizer)
 }
 
 fn file_label(path: &Path) -> String {
