@@ -54,7 +54,6 @@ class GvlTest < Minitest::Test
   end
 
   def test_sigint_interrupts_native_work_in_a_child_process
-    lib = File.expand_path("../lib", __dir__)
     script = <<~RUBY
       ENV["CANDLE_TEST_NATIVES"] = "1"
       require "candle"
@@ -67,15 +66,7 @@ class GvlTest < Minitest::Test
         puts "interrupted"
       end
     RUBY
-    IO.popen([RbConfig.ruby, "-I", lib, "-e", script], err: File::NULL) do |io|
-      assert_equal "ready\n", io.gets
-      sleep 0.1
-      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      Process.kill("INT", io.pid)
-      assert_equal "interrupted\n", io.gets
-      assert_operator Process.clock_gettime(Process::CLOCK_MONOTONIC) - started, :<, 1.0
-    end
-    assert $?.success?
+    assert_sigint_interrupts(script) { sleep 0.1 }
   end
 
   def test_events_reach_a_ruby_block_in_order

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "rbconfig"
+
 # Debug-only natives (panic on purpose, busy loops) are registered only when
 # this is set before the extension loads.
 ENV["CANDLE_TEST_NATIVES"] = "1"
@@ -50,6 +52,23 @@ module CandleTestHelpers
       end
     end
     [thread, -> { ticks }]
+  end
+
+  # Runs `script` in a child Ruby (lib on the load path). The script prints
+  # "ready" once its native work is under way and "interrupted" when it
+  # rescues Interrupt; SIGINT sent after "ready" must reach that rescue
+  # within `within` seconds, and the child must exit cleanly.
+  def assert_sigint_interrupts(script, within: 1.0)
+    lib = File.expand_path("../lib", __dir__)
+    IO.popen([RbConfig.ruby, "-I", lib, "-e", script], err: File::NULL) do |io|
+      assert_equal "ready\n", io.gets
+      yield if block_given?
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      Process.kill("INT", io.pid)
+      assert_equal "interrupted\n", io.gets
+      assert_operator Process.clock_gettime(Process::CLOCK_MONOTONIC) - started, :<, within
+    end
+    assert $?.success?
   end
 end
 Minitest::Test.include(CandleTestHelpers)
