@@ -11,7 +11,14 @@ require_relative "candle/hub"
 require_relative "candle/tokenizer"
 require_relative "candle/generation_config"
 require_relative "candle/llm"
+require_relative "candle/encoder_loading"
+require_relative "candle/embedding_model"
+require_relative "candle/reranker"
+require_relative "candle/ner"
 require_relative "candle/manifest"
+require_relative "candle/pattern_recognizer"
+require_relative "candle/gazetteer_recognizer"
+require_relative "candle/hybrid_ner"
 
 # Run HuggingFace models from Ruby: tokenizers, embeddings, rerankers, NER and
 # LLMs, loaded from the standard HuggingFace cache.

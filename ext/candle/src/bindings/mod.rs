@@ -2,10 +2,14 @@
 //! error mapping. No logic lives here.
 
 pub mod device;
+pub mod embedding_model;
+pub mod encoder;
 pub mod errors;
 pub mod hub;
 pub mod llm;
+pub mod ner;
 pub mod nogvl;
+pub mod reranker;
 pub mod testing;
 pub mod tokenizer;
 
@@ -18,6 +22,9 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     hub::init(ruby, native)?;
     tokenizer::init(ruby, native)?;
     llm::init(ruby, native)?;
+    embedding_model::init(ruby, native)?;
+    reranker::init(ruby, native)?;
+    ner::init(ruby, native)?;
     if std::env::var("CANDLE_TEST_NATIVES").as_deref() == Ok("1") {
         testing::init(ruby, native)?;
     }

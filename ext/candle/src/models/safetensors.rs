@@ -402,7 +402,7 @@ fn check_llama_layers(c: &llama::Config, shapes: &std::collections::HashMap<Stri
 /// all lie inside the file, checked before anything is mapped (the
 /// safetensors crate checks the same on deserialize; this gives the error a
 /// clear name and file).
-fn safetensors_shapes(path: &Path) -> Result<Vec<(String, Vec<u64>)>> {
+pub(crate) fn safetensors_shapes(path: &Path) -> Result<Vec<(String, Vec<u64>)>> {
     use std::io::Read;
     const MAX_HEADER: u64 = 100 << 20;
     let bad = |why: String| err!(InvalidModelFile, "{}: {}", path.display(), why);

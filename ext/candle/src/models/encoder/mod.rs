@@ -1,0 +1,283 @@
+//! Encoder models: one table from `config.json` (`model_type`, then the
+//! `architectures` head) to a backbone and a head. Backbones give hidden
+//! states for a padded batch; heads turn them into sequence or token
+//! logits. The capabilities on top (embeddings, reranking, NER) live in
+//! `models::{embedding, reranker, ner}`.
+
+pub mod bert;
+pub mod nn;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+use serde_json::Value;
+
+use self::bert::{Bert, Family};
+use self::nn::Linear;
+use self::weights::Weights;
+use crate::cancel::CancelToken;
+use crate::err;
+use crate::error::Result;
+use crate::models::safetensors::{load_dtype, read_config};
+
+/// `config.json` `model_type`s the encoders support, with what they cover.
+pub const SUPPORTED_ENCODERS: &[(&str, &str)] = &[
+    ("bert", "BERT, MiniLM, BGE, E5, GTE"),
+    ("roberta", "RoBERTa"),
+    ("xlm-roberta", "XLM-RoBERTa, multilingual E5, BGE-M3"),
+    ("camembert", "CamemBERT"),
+    ("distilbert", "DistilBERT"),
+];
+
+pub fn supported_list() -> String {
+    SUPPORTED_ENCODERS.iter().map(|(a, what)| format!("{a} ({what})")).collect::<Vec<_>>().join(", ")
+}
+
+/// What a model is loaded for; decides which head is needed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Hidden states only (any head in the file is ignored).
+    Embedding,
+    /// `*ForSequenceClassification` (cross-encoders).
+    SequenceClassification,
+    /// `*ForTokenClassification` (NER).
+    TokenClassification,
+}
+
+impl Task {
+    fn suffix(self) -> &'static str {
+        match self {
+            Task::Embedding => "Model",
+            Task::SequenceClassification => "ForSequenceClassification",
+            Task::TokenClassification => "ForTokenClassification",
+        }
+    }
+}
+
+/// Token ids of equal-length rows, padded; `mask` is 1 on real tokens.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+    pub mask: Vec<u32>,
+    pub rows: usize,
+    pub len: usize,
+}
+
+/// One tokenized input.
+#[derive(Clone, Debug, Default)]
+pub struct Seq {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+}
+
+impl Batch {
+    /// Pads `seqs` to the longest with `pad_id`, on the left or the right.
+    pub fn pad(seqs: &[&Seq], pad_id: u32, left: bool) -> Batch {
+        let len = seqs.iter().map(|s| s.ids.len()).max().unwrap_or(0);
+        let rows = seqs.len();
+        let mut b = Batch { ids: Vec::with_capacity(rows * len), type_ids: Vec::with_capacity(rows * len), mask: Vec::with_capacity(rows * len), rows, len };
+        for s in seqs {
+            let n = s.ids.len();
+            let fill = len - n;
+            let types = |i: usize| s.type_ids.get(i).copied().unwrap_or(0);
+            if left {
+                b.ids.extend(std::iter::repeat_n(pad_id, fill));
+                b.type_ids.extend(std::iter::repeat_n(0, fill));
+                b.mask.extend(std::iter::repeat_n(0, fill));
+            }
+            b.ids.extend_from_slice(&s.ids);
+            b.type_ids.extend((0..n).map(types));
+            b.mask.extend(std::iter::repeat_n(1, n));
+            if !left {
+                b.ids.extend(std::iter::repeat_n(pad_id, fill));
+                b.type_ids.extend(std::iter::repeat_n(0, fill));
+                b.mask.extend(std::iter::repeat_n(0, fill));
+            }
+        }
+        b
+    }
+}
+
+enum Backbone {
+    Bert(Bert),
+}
+
+enum Head {
+    None,
+    /// BERT: `bert.pooler.dense` + tanh on [CLS], then `classifier`.
+    Pooler { pooler: Linear, classifier: Linear },
+    /// RoBERTa / XLM-R: `classifier.dense` + tanh on <s>, then `classifier.out_proj`.
+    Roberta { dense: Linear, out: Linear },
+    /// DistilBERT: `pre_classifier` + ReLU on [CLS], then `classifier`.
+    Distil { pre: Linear, classifier: Linear },
+    /// Every token: `classifier`.
+    Token { classifier: Linear },
+}
+
+pub struct Encoder {
+    /// config.json's model_type.
+    pub architecture: String,
+    /// config.json's architectures[0] (or the model_type when absent).
+    pub class_name: String,
+    pub hidden_size: usize,
+    /// The longest input (in tokens, special tokens included).
+    pub max_tokens: usize,
+    pub pad_id: u32,
+    /// Whether rows are padded on the left (decoder embedders).
+    pub pad_left: bool,
+    /// Label names by id (`id2label`), for the classification heads.
+    pub labels: Vec<String>,
+    /// `problem_type` "multi_label_classification": independent sigmoids.
+    pub multi_label: bool,
+    pub dtype: DType,
+    pub task: Task,
+    backbone: Backbone,
+    head: Head,
+}
+
+fn labels_of(c: &Value, source: &str) -> Result<Vec<String>> {
+    let n = c.get("num_labels").and_then(|v| v.as_u64());
+    let Some(map) = c.get("id2label").and_then(|v| v.as_object()) else {
+        return Ok((0..n.unwrap_or(2)).map(|i| format!("LABEL_{i}")).collect());
+    };
+    let mut labels = vec![None; map.len()];
+    for (k, v) in map {
+        let i: usize = k.parse().map_err(|_| err!(InvalidModelFile, "{source}: id2label key {k:?} is not an integer"))?;
+        let slot = labels.get_mut(i).ok_or_else(|| err!(InvalidModelFile, "{source}: id2label has id {i} but only {} labels", map.len()))?;
+        *slot = Some(v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    }
+    Ok(labels.into_iter().map(|l| l.unwrap_or_default()).collect())
+}
+
+impl Encoder {
+    /// Loads `config.json` + safetensors `weights` for `task`.
+    pub fn load(config_path: &Path, weights: &[PathBuf], task: Task, dtype: Option<DType>, device: &Device) -> Result<Encoder> {
+        let source = config_path.display().to_string();
+        let c = read_config(config_path)?;
+        let model_type = c.get("model_type").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let class_name = c
+            .get("architectures")
+            .and_then(|a| a.as_array())
+            .and_then(|a| a.first())
+            .and_then(|a| a.as_str())
+            .unwrap_or(&model_type)
+            .to_string();
+        let family = match model_type.as_str() {
+            "bert" => Family::Bert,
+            "roberta" | "xlm-roberta" | "camembert" => Family::Roberta,
+            "distilbert" => Family::DistilBert,
+            "" => return Err(err!(UnsupportedModel, "{source}: config.json has no model_type; supported encoders: {}", supported_list())),
+            other => {
+                return Err(err!(UnsupportedModel, "{source}: model_type {other:?} is not a supported encoder; supported: {}", supported_list()))
+            }
+        };
+        if task != Task::Embedding && !class_name.ends_with(task.suffix()) {
+            return Err(err!(
+                UnsupportedModel,
+                "{source}: {class_name} has no {} head (a {} needs a *{} checkpoint)",
+                task.suffix(),
+                match task {
+                    Task::SequenceClassification => "reranker",
+                    _ => "token classifier",
+                },
+                task.suffix()
+            ));
+        }
+        let dtype = load_dtype(&c, dtype, device);
+        let config = bert::Config::parse(family, &c, &source)?;
+        let mut ws = Weights::open(weights, dtype, device)?;
+        if !ws.find_prefix(bert::prefixes(family), "embeddings.word_embeddings.weight") {
+            return Err(err!(InvalidModelFile, "{source}: the weights have no embeddings.word_embeddings.weight under any known prefix"));
+        }
+        let labels = if task == Task::Embedding { Vec::new() } else { labels_of(&c, &source)? };
+        let h = config.hidden;
+        let n = labels.len();
+        let head = match (task, family) {
+            (Task::Embedding, _) => Head::None,
+            (Task::TokenClassification, _) => Head::Token { classifier: Linear::load(&ws, "classifier", h, n, true)? },
+            (Task::SequenceClassification, Family::Bert) => Head::Pooler {
+                pooler: Linear::load(&ws, &format!("{}pooler.dense", ws.prefix()), h, h, true)?,
+                classifier: Linear::load(&ws, "classifier", h, n, true)?,
+            },
+            (Task::SequenceClassification, Family::Roberta) => Head::Roberta {
+                dense: Linear::load(&ws, "classifier.dense", h, h, true)?,
+                out: Linear::load(&ws, "classifier.out_proj", h, n, true)?,
+            },
+            (Task::SequenceClassification, Family::DistilBert) => Head::Distil {
+                pre: Linear::load(&ws, "pre_classifier", h, h, true)?,
+                classifier: Linear::load(&ws, "classifier", h, n, true)?,
+            },
+        };
+        let multi_label = c.get("problem_type").and_then(|v| v.as_str()) == Some("multi_label_classification");
+        let (max_tokens, pad_id) = (config.max_tokens(), config.pad_id);
+        let backbone = Backbone::Bert(Bert::load(config, &ws)?);
+        Ok(Encoder {
+            architecture: model_type,
+            class_name,
+            hidden_size: h,
+            max_tokens,
+            pad_id,
+            pad_left: false,
+            labels,
+            multi_label,
+            dtype,
+            task,
+            backbone,
+            head,
+        })
+    }
+
+    /// Hidden states `[rows * len, hidden]`.
+    pub fn hidden(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
+        if batch.rows == 0 || batch.len == 0 {
+            return Err(err!(Argument, "empty batch"));
+        }
+        if batch.len > self.max_tokens {
+            return Err(err!(Argument, "input of {} tokens is longer than the model's {}", batch.len, self.max_tokens));
+        }
+        match &self.backbone {
+            Backbone::Bert(m) => m.forward(batch, cancel),
+        }
+    }
+
+    /// Hidden states as F32 on the host, row-major `[rows][len][hidden]`.
+    pub fn hidden_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<f32>> {
+        let h = self.hidden(batch, cancel)?;
+        to_host(&h)
+    }
+
+    /// Sequence-classification logits, `[rows][labels]`.
+    pub fn sequence_logits(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<Vec<f32>>> {
+        let h = self.hidden(batch, cancel)?;
+        let fail = |e: candle_core::Error| err!(Generic, "classifier head failed: {}", nn::one_line(&e));
+        let (b, t) = (batch.rows, batch.len);
+        // The first token of each row ([CLS] / <s>); rows are right-padded.
+        let first = (|| h.reshape((b, t, self.hidden_size))?.i((.., 0, ..))?.contiguous())().map_err(fail)?;
+        let logits = (|| match &self.head {
+            Head::Pooler { pooler, classifier } => classifier.forward(&pooler.forward(&first)?.tanh()?),
+            Head::Roberta { dense, out } => out.forward(&dense.forward(&first)?.tanh()?),
+            Head::Distil { pre, classifier } => classifier.forward(&pre.forward(&first)?.relu()?),
+            _ => candle_core::bail!("this model has no sequence-classification head"),
+        })()
+        .map_err(fail)?;
+        let flat = to_host(&logits)?;
+        let n = self.labels.len();
+        Ok(flat.chunks(n).map(|c| c.to_vec()).collect())
+    }
+
+    /// Token-classification logits, `[rows * len * labels]`.
+    pub fn token_logits(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<f32>> {
+        let h = self.hidden(batch, cancel)?;
+        let Head::Token { classifier } = &self.head else {
+            return Err(err!(Generic, "this model has no token-classification head"));
+        };
+        let logits = classifier.forward(&h).map_err(|e| err!(Generic, "classifier head failed: {}", nn::one_line(&e)))?;
+        to_host(&logits)
+    }
+}
+
+fn to_host(t: &Tensor) -> Result<Vec<f32>> {
+    (|| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())().map_err(|e| err!(Generic, "cannot read the model's output: {e}"))
+}
