@@ -33,4 +33,7 @@ module Candle
   class DeviceError < Error; end
   # Long native work stopped because the thread was interrupted.
   class Interrupted < Error; end
+  # A Candle::PatternRecognizer's patterns ran longer than its timeout: (Ruby
+  # 3.1 has no Regexp.timeout, so catastrophic backtracking is bounded there).
+  class PatternTimeoutError < Error; end
 end
