@@ -121,6 +121,14 @@ class EmbeddingModelTest < Minitest::Test
     assert_operator Process.clock_gettime(Process::CLOCK_MONOTONIC) - started, :<, 2.0
   end
 
+  def test_half_precision_dtypes_stay_close_to_f32
+    { f16: 2e-3, bf16: 1e-2 }.each do |dtype, tolerance|
+      half = Candle::EmbeddingModel.from_pretrained(MINILM, dtype: dtype)
+      assert_equal dtype, half.dtype
+      assert_operator max_diff(model.embed(SENTENCES[2]), half.embed(SENTENCES[2])), :<, tolerance
+    end
+  end
+
   def test_legacy_gamma_beta_names_under_a_bert_prefix_load
     splade = Candle::EmbeddingModel.from_pretrained("candle-test/splade-tiny")
     v = splade.embed("legacy checkpoints still load")

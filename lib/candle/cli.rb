@@ -4,12 +4,15 @@ require "optparse"
 require_relative "cli/format"
 require_relative "cli/generate"
 require_relative "cli/bench"
+require_relative "cli/encode"
 
 module Candle
   # The `candle` command line, modelled on `huggingface-cli`:
   #
   #   candle generate PROMPT [--model ID]   (streams an answer)
   #   candle chat [--model ID]              (interactive, with history)
+  #   candle embed TEXT... [--model ID]     (JSON vectors, one per line)
+  #   candle rerank QUERY DOC... [--model ID]
   #   candle download REPO [FILE...]   (huggingface-cli download)
   #   candle cache ls | verify | rm | link   (scan-cache / delete-cache)
   #   candle env
@@ -20,6 +23,7 @@ module Candle
   class CLI
     include Generate
     include Bench
+    include Encode
 
     EXIT_OK = 0
     EXIT_ERROR = 1
@@ -40,6 +44,8 @@ module Candle
       "generate" => "Answer a prompt with an LLM (streams to stdout)",
       "chat" => "Chat with an LLM (interactive, keeps the history)",
       "bench" => "Measure an LLM's prompt and generation speed (like llama-bench)",
+      "embed" => "Print sentence embeddings as JSON arrays, one per line",
+      "rerank" => "Sort documents by relevance to a query with a cross-encoder",
       "download" => "Download files, or a filtered snapshot, into the Hub cache",
       "cache ls" => "List the cached repos (like huggingface-cli scan-cache)",
       "cache verify" => "Re-hash cached blobs; exit 1 if any is corrupt",
@@ -53,6 +59,8 @@ module Candle
       "generate" => "generate PROMPT [options]",
       "chat" => "chat [options]",
       "bench" => "bench MODEL [-p 128,512] [-n 128] [-t THREADS] [-r 3] [--json]",
+      "embed" => "embed TEXT... [options]",
+      "rerank" => "rerank QUERY DOCUMENT... [options]",
       "download" => "download REPO [FILE...] [options]",
       "cache ls" => "cache ls [options]",
       "cache verify" => "cache verify [REPO] [options]",
@@ -112,6 +120,8 @@ module Candle
       when "generate" then generate(argv.drop(1))
       when "chat" then chat(argv.drop(1))
       when "bench" then bench(argv.drop(1))
+      when "embed" then embed(argv.drop(1))
+      when "rerank" then rerank(argv.drop(1))
       when "download" then download(argv.drop(1))
       when "env" then env(argv.drop(1))
       when "cache" then cache(argv.drop(1))
