@@ -129,6 +129,23 @@ class EmbeddingModelTest < Minitest::Test
     end
   end
 
+  def test_ctrl_c_stops_a_long_batch_within_a_second
+    script = <<~RUBY
+      $stdout.sync = true
+      require "candle"
+      model = Candle::EmbeddingModel.from_pretrained("#{MINILM}")
+      texts = Array.new(20_000) { |i| "sentence number " + i.to_s * 12 }
+      begin
+        puts "ready"
+        model.embed(texts, batch_size: 64)
+        puts "finished"
+      rescue Interrupt
+        puts "interrupted"
+      end
+    RUBY
+    assert_sigint_interrupts(script) { sleep 0.5 }
+  end
+
   def test_legacy_gamma_beta_names_under_a_bert_prefix_load
     splade = Candle::EmbeddingModel.from_pretrained("candle-test/splade-tiny")
     v = splade.embed("legacy checkpoints still load")

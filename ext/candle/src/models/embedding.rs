@@ -108,10 +108,23 @@ pub fn prepare_tokenizer(mut t: Tokenizer, max_length: usize) -> Result<Tokenize
     Ok(t)
 }
 
-/// Tokenizes `texts` (or pairs) into model inputs.
-pub fn encode(t: &Tokenizer, texts: Vec<String>, pairs: Option<Vec<String>>) -> Result<Vec<Seq>> {
-    let encs = t.encode_batch(texts, pairs, true)?;
-    Ok(encs.into_iter().map(|e| Seq { ids: e.get_ids().to_vec(), type_ids: e.get_type_ids().to_vec() }).collect())
+/// Texts tokenized per call of the (parallel, uninterruptible) tokenizer.
+const ENCODE_CHUNK: usize = 512;
+
+/// Tokenizes `texts` (or pairs) into model inputs, in chunks so that an
+/// interrupt is seen between them.
+pub fn encode(t: &Tokenizer, texts: Vec<String>, pairs: Option<Vec<String>>, cancel: &CancelToken) -> Result<Vec<Seq>> {
+    let mut out = Vec::with_capacity(texts.len());
+    let mut pairs = pairs.map(|p| p.into_iter());
+    let mut texts = texts.into_iter().peekable();
+    while texts.peek().is_some() {
+        cancel.check()?;
+        let chunk: Vec<String> = texts.by_ref().take(ENCODE_CHUNK).collect();
+        let pair_chunk = pairs.as_mut().map(|p| p.by_ref().take(chunk.len()).collect());
+        let encs = t.encode_batch(chunk, pair_chunk, true)?;
+        out.extend(encs.into_iter().map(|e| Seq { ids: e.get_ids().to_vec(), type_ids: e.get_type_ids().to_vec() }));
+    }
+    Ok(out)
 }
 
 /// Indices of `seqs` in descending length, cut into batches of `size`: the
@@ -146,7 +159,7 @@ impl EmbeddingModel {
             }
         }
         let pooling = opts.pooling.unwrap_or(self.pooling);
-        let seqs = encode(&self.tokenizer, texts, None)?;
+        let seqs = encode(&self.tokenizer, texts, None, cancel)?;
         let mut out = vec![Vec::new(); seqs.len()];
         for rows in length_batches(&seqs, opts.batch_size) {
             cancel.check()?;

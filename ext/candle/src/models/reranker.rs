@@ -67,9 +67,9 @@ impl Reranker {
                 if m < 4 || m > self.encoder.max_tokens {
                     return Err(err!(Argument, "max_length must be between 4 and {}, got {m}", self.encoder.max_tokens));
                 }
-                encode(&prepare_tokenizer(self.tokenizer.clone(), m)?, queries, Some(documents))?
+                encode(&prepare_tokenizer(self.tokenizer.clone(), m)?, queries, Some(documents), cancel)?
             }
-            _ => encode(&self.tokenizer, queries, Some(documents))?,
+            _ => encode(&self.tokenizer, queries, Some(documents), cancel)?,
         };
         let mut out = vec![Score { score: 0.0, logits: Vec::new() }; seqs.len()];
         for rows in length_batches(&seqs, batch_size) {

@@ -306,7 +306,7 @@ fn gemma3_pattern(path: &Path, types: &[Value]) -> Result<u64> {
     Ok(p as u64)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(path: &Path, v: Value) -> Result<T> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(path: &Path, v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| err!(InvalidModelFile, "{}: {}", path.display(), e))
 }
 

@@ -5,7 +5,9 @@
 //! `models::{embedding, reranker, ner}`.
 
 pub mod bert;
+pub mod modernbert;
 pub mod nn;
+pub mod qwen3;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +30,8 @@ pub const SUPPORTED_ENCODERS: &[(&str, &str)] = &[
     ("xlm-roberta", "XLM-RoBERTa, multilingual E5, BGE-M3"),
     ("camembert", "CamemBERT"),
     ("distilbert", "DistilBERT"),
+    ("modernbert", "ModernBERT"),
+    ("qwen3", "Qwen3-Embedding (embeddings only)"),
 ];
 
 pub fn supported_list() -> String {
@@ -102,6 +106,8 @@ impl Batch {
 
 enum Backbone {
     Bert(Bert),
+    ModernBert(modernbert::ModernBert),
+    Qwen3(qwen3::Qwen3Embedder),
 }
 
 enum Head {
@@ -114,6 +120,10 @@ enum Head {
     Distil { pre: Linear, classifier: Linear },
     /// Every token: `classifier`.
     Token { classifier: Linear },
+    /// ModernBERT: [CLS] or the masked mean, `head` (dense, act, norm), `classifier`.
+    ModernSeq { head: modernbert::PredictionHead, classifier: Linear, mean: bool },
+    /// ModernBERT: `head`, then `classifier` on every token.
+    ModernToken { head: modernbert::PredictionHead, classifier: Linear },
 }
 
 pub struct Encoder {
@@ -133,6 +143,7 @@ pub struct Encoder {
     pub multi_label: bool,
     pub dtype: DType,
     pub task: Task,
+    device: Device,
     backbone: Backbone,
     head: Head,
 }
@@ -164,15 +175,6 @@ impl Encoder {
             .and_then(|a| a.as_str())
             .unwrap_or(&model_type)
             .to_string();
-        let family = match model_type.as_str() {
-            "bert" => Family::Bert,
-            "roberta" | "xlm-roberta" | "camembert" => Family::Roberta,
-            "distilbert" => Family::DistilBert,
-            "" => return Err(err!(UnsupportedModel, "{source}: config.json has no model_type; supported encoders: {}", supported_list())),
-            other => {
-                return Err(err!(UnsupportedModel, "{source}: model_type {other:?} is not a supported encoder; supported: {}", supported_list()))
-            }
-        };
         if task != Task::Embedding && !class_name.ends_with(task.suffix()) {
             return Err(err!(
                 UnsupportedModel,
@@ -185,6 +187,41 @@ impl Encoder {
                 task.suffix()
             ));
         }
+        if model_type == "modernbert" {
+            return Self::load_modernbert(c, model_type, class_name, weights, task, dtype, device, &source);
+        }
+        if model_type == "qwen3" {
+            if task != Task::Embedding {
+                return Err(err!(UnsupportedModel, "{source}: qwen3 loads as an embedding model only"));
+            }
+            let dtype = load_dtype(&c, dtype, device);
+            let ws = Weights::open(weights, dtype, device)?;
+            let m = qwen3::Qwen3Embedder::load(config_path, &c, &ws)?;
+            return Ok(Encoder {
+                architecture: model_type,
+                class_name,
+                hidden_size: m.hidden,
+                max_tokens: m.max_positions,
+                pad_id: 0,
+                pad_left: true,
+                labels: Vec::new(),
+                multi_label: false,
+                dtype,
+                task,
+                device: device.clone(),
+                backbone: Backbone::Qwen3(m),
+                head: Head::None,
+            });
+        }
+        let family = match model_type.as_str() {
+            "bert" => Family::Bert,
+            "roberta" | "xlm-roberta" | "camembert" => Family::Roberta,
+            "distilbert" => Family::DistilBert,
+            "" => return Err(err!(UnsupportedModel, "{source}: config.json has no model_type; supported encoders: {}", supported_list())),
+            other => {
+                return Err(err!(UnsupportedModel, "{source}: model_type {other:?} is not a supported encoder; supported: {}", supported_list()))
+            }
+        };
         let dtype = load_dtype(&c, dtype, device);
         let config = bert::Config::parse(family, &c, &source)?;
         let mut ws = Weights::open(weights, dtype, device)?;
@@ -224,9 +261,47 @@ impl Encoder {
             multi_label,
             dtype,
             task,
+            device: device.clone(),
             backbone,
             head,
         })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn load_modernbert(
+        c: Value,
+        model_type: String,
+        class_name: String,
+        weights: &[PathBuf],
+        task: Task,
+        dtype: Option<DType>,
+        device: &Device,
+        source: &str,
+    ) -> Result<Encoder> {
+        let dtype = load_dtype(&c, dtype, device);
+        let config = modernbert::Config::parse(&c, source)?;
+        let mut ws = Weights::open(weights, dtype, device)?;
+        if !ws.find_prefix(&["model.", ""], "embeddings.tok_embeddings.weight") {
+            return Err(err!(InvalidModelFile, "{source}: the weights have no embeddings.tok_embeddings.weight"));
+        }
+        let labels = if task == Task::Embedding { Vec::new() } else { labels_of(&c, source)? };
+        let (h, n) = (config.hidden, labels.len());
+        let head = match task {
+            Task::Embedding => Head::None,
+            Task::SequenceClassification => Head::ModernSeq {
+                head: modernbert::PredictionHead::load(&ws, &config)?,
+                classifier: Linear::load(&ws, "classifier", h, n, true)?,
+                mean: config.classifier_mean,
+            },
+            Task::TokenClassification => Head::ModernToken {
+                head: modernbert::PredictionHead::load(&ws, &config)?,
+                classifier: Linear::load(&ws, "classifier", h, n, true)?,
+            },
+        };
+        let multi_label = c.get("problem_type").and_then(|v| v.as_str()) == Some("multi_label_classification");
+        let (max_tokens, pad_id) = (config.max_positions, config.pad_id);
+        let backbone = Backbone::ModernBert(modernbert::ModernBert::load(config, &ws)?);
+        Ok(Encoder { architecture: model_type, class_name, hidden_size: h, max_tokens, pad_id, pad_left: false, labels, multi_label, dtype, task, device: device.clone(), backbone, head })
     }
 
     /// Hidden states `[rows * len, hidden]`.
@@ -239,6 +314,8 @@ impl Encoder {
         }
         match &self.backbone {
             Backbone::Bert(m) => m.forward(batch, cancel),
+            Backbone::ModernBert(m) => m.forward(batch, cancel),
+            Backbone::Qwen3(m) => m.forward(batch, &self.device, cancel),
         }
     }
 
@@ -259,6 +336,10 @@ impl Encoder {
             Head::Pooler { pooler, classifier } => classifier.forward(&pooler.forward(&first)?.tanh()?),
             Head::Roberta { dense, out } => out.forward(&dense.forward(&first)?.tanh()?),
             Head::Distil { pre, classifier } => classifier.forward(&pre.forward(&first)?.relu()?),
+            Head::ModernSeq { head, classifier, mean } => {
+                let pooled = if *mean { masked_mean(&h, batch, self.hidden_size)? } else { first.clone() };
+                classifier.forward(&head.forward(&pooled)?)
+            }
             _ => candle_core::bail!("this model has no sequence-classification head"),
         })()
         .map_err(fail)?;
@@ -270,12 +351,23 @@ impl Encoder {
     /// Token-classification logits, `[rows * len * labels]`.
     pub fn token_logits(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<f32>> {
         let h = self.hidden(batch, cancel)?;
-        let Head::Token { classifier } = &self.head else {
-            return Err(err!(Generic, "this model has no token-classification head"));
-        };
-        let logits = classifier.forward(&h).map_err(|e| err!(Generic, "classifier head failed: {}", nn::one_line(&e)))?;
+        let logits = match &self.head {
+            Head::Token { classifier } => classifier.forward(&h),
+            Head::ModernToken { head, classifier } => head.forward(&h).and_then(|x| classifier.forward(&x)),
+            _ => return Err(err!(Generic, "this model has no token-classification head")),
+        }
+        .map_err(|e| err!(Generic, "classifier head failed: {}", nn::one_line(&e)))?;
         to_host(&logits)
     }
+}
+
+/// The mean over each row's real tokens, `[rows, hidden]`.
+fn masked_mean(h: &Tensor, batch: &Batch, hidden: usize) -> candle_core::Result<Tensor> {
+    let (b, t) = (batch.rows, batch.len);
+    let m: Vec<f32> = batch.mask.iter().map(|&x| x as f32).collect();
+    let m = Tensor::from_vec(m, (b, t, 1), h.device())?.to_dtype(h.dtype())?;
+    let sum = h.reshape((b, t, hidden))?.broadcast_mul(&m)?.sum(1)?;
+    sum.broadcast_div(&m.sum(1)?)
 }
 
 fn to_host(t: &Tensor) -> Result<Vec<f32>> {

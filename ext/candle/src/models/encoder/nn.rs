@@ -109,18 +109,30 @@ impl Act {
     }
 }
 
-/// Multi-head attention over `[b * t, 3 * hidden]` fused projections, with
-/// an additive mask `[b, 1, 1 | t, t]`; returns `[b * t, hidden]`.
-pub fn attention(qkv: &Tensor, b: usize, t: usize, heads: usize, mask: &Tensor) -> CResult<Tensor> {
-    let hidden = qkv.dim(1)? / 3;
-    let hd = hidden / heads;
+/// Splits fused projections `[b * t, 3 * hidden]` into q, k, v, each
+/// `[b, heads, t, head_dim]`.
+pub fn split_qkv(qkv: &Tensor, b: usize, t: usize, heads: usize) -> CResult<(Tensor, Tensor, Tensor)> {
+    let hd = qkv.dim(1)? / 3 / heads;
     // [b, t, 3, heads, hd] -> [3, b, heads, t, hd]
     let qkv = qkv.reshape((b, t, 3, heads, hd))?.permute((2, 0, 3, 1, 4))?.contiguous()?;
-    let (q, k, v) = (qkv.get(0)?, qkv.get(1)?, qkv.get(2)?);
+    Ok((qkv.get(0)?, qkv.get(1)?, qkv.get(2)?))
+}
+
+/// softmax(q kᵀ / √d + mask) v for `[b, heads, t, hd]` inputs and an
+/// additive mask broadcast to `[b, heads, t, t]`; returns `[b * t, heads * hd]`.
+pub fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+    let (b, heads, t, hd) = q.dims4()?;
     let scale = 1.0 / (hd as f64).sqrt();
     let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask)?;
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-    probs.matmul(&v)?.transpose(1, 2)?.reshape((b * t, hidden))
+    probs.matmul(v)?.transpose(1, 2)?.reshape((b * t, heads * hd))
+}
+
+/// Multi-head attention over `[b * t, 3 * hidden]` fused projections, with
+/// an additive mask `[b, 1, 1 | t, t]`; returns `[b * t, hidden]`.
+pub fn attention(qkv: &Tensor, b: usize, t: usize, heads: usize, mask: &Tensor) -> CResult<Tensor> {
+    let (q, k, v) = split_qkv(qkv, b, t, heads)?;
+    attend(&q, &k, &v, mask)
 }
 
 /// The additive attention mask for right- or left-padded rows: 0 where a

@@ -54,6 +54,11 @@ impl Weights {
         Ok(Weights { vb, shapes, prefix: String::new(), source })
     }
 
+    /// candle's VarBuilder over the same files (for candle-transformers' models).
+    pub fn varbuilder(&self) -> VarBuilder<'static> {
+        self.vb.clone()
+    }
+
     pub fn dtype(&self) -> DType {
         self.vb.dtype()
     }
