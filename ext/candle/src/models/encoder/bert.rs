@@ -10,8 +10,10 @@
 //!   sa_layer_norm, ffn.lin1/2, output_layer_norm}`, no token types.
 
 use candle_core::{Result as CResult, Tensor};
+use rayon::prelude::*;
 use serde_json::Value;
 
+use super::fast::{self, HostLinear, HostNorm, HostSlice};
 use super::nn::{attention, padding_mask, Act, LayerNorm, Linear};
 use super::weights::Weights;
 use super::Batch;
@@ -112,6 +114,54 @@ pub struct Bert {
     types: Option<Tensor>,
     ln: LayerNorm,
     layers: Vec<Layer>,
+    /// The same weights read in place, for the CPU F32 forward (`fast`).
+    host: Option<Host>,
+}
+
+struct Host {
+    word: HostSlice,
+    pos: HostSlice,
+    types: Option<HostSlice>,
+    ln: HostNorm,
+    layers: Vec<HostLayer>,
+}
+
+struct HostLayer {
+    qkv: HostLinear,
+    out: HostLinear,
+    ln1: HostNorm,
+    up: HostLinear,
+    down: HostLinear,
+    ln2: HostNorm,
+}
+
+impl Host {
+    fn of(word: &Tensor, pos: &Tensor, types: Option<&Tensor>, ln: &LayerNorm, layers: &[Layer]) -> Option<Host> {
+        if !word.device().is_cpu() || word.dtype() != candle_core::DType::F32 {
+            return None;
+        }
+        let mut hl = Vec::with_capacity(layers.len());
+        for l in layers {
+            hl.push(HostLayer {
+                qkv: HostLinear::of(&l.qkv)?,
+                out: HostLinear::of(&l.out)?,
+                ln1: HostNorm::of(&l.ln1)?,
+                up: HostLinear::of(&l.up)?,
+                down: HostLinear::of(&l.down)?,
+                ln2: HostNorm::of(&l.ln2)?,
+            });
+        }
+        Some(Host {
+            word: HostSlice::of(word)?,
+            pos: HostSlice::of(pos)?,
+            types: match types {
+                Some(t) => Some(HostSlice::of(t)?),
+                None => None,
+            },
+            ln: HostNorm::of(ln)?,
+            layers: hl,
+        })
+    }
 }
 
 /// Backbone prefixes tried, in order, for each family.
@@ -167,7 +217,17 @@ impl Bert {
             };
             layers.push(layer);
         }
-        Ok(Bert { config, word, pos, types, ln: emb_ln, layers })
+        let host = if std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() == Ok("1") {
+            None
+        } else {
+            Host::of(&word, &pos, types.as_ref(), &emb_ln, &layers)
+        };
+        Ok(Bert { config, word, pos, types, ln: emb_ln, layers, host })
+    }
+
+    /// Whether forwards run on the host path (`forward_host`).
+    pub fn has_host_path(&self) -> bool {
+        self.host.is_some()
     }
 
     fn position_ids(&self, batch: &Batch) -> Vec<u32> {
@@ -194,21 +254,71 @@ impl Bert {
         pos
     }
 
-    /// Hidden states `[rows * len, hidden]` of a padded batch.
-    pub fn forward(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
-        let fail = |e: candle_core::Error| err!(Generic, "encoder forward failed: {}", super::nn::one_line(&e));
+    fn check(&self, batch: &Batch) -> Result<Vec<u32>> {
         let c = &self.config;
-        let (b, t) = (batch.rows, batch.len);
-        let dev = self.word.device();
         if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
         }
         let pos = self.position_ids(batch);
         if let Some(&p) = pos.iter().max() {
             if p as usize >= c.max_positions {
-                return Err(err!(Argument, "input of {t} tokens is longer than the model's {} positions", c.max_tokens()));
+                return Err(err!(Argument, "input of {} tokens is longer than the model's {} positions", batch.len, c.max_tokens()));
             }
         }
+        Ok(pos)
+    }
+
+    /// Hidden states `[rows * len, hidden]` on the host (F32), where the
+    /// model has the host path; pad positions hold unspecified values.
+    pub fn forward_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Option<Vec<f32>>> {
+        let Some(host) = &self.host else { return Ok(None) };
+        let pos = self.check(batch)?;
+        let c = &self.config;
+        let (b, t, h, f) = (batch.rows, batch.len, c.hidden, c.intermediate);
+        let n = b * t;
+        let threads = candle_core::utils::get_num_threads();
+        let mut x = vec![0f32; n * h];
+        let (word, posw, types) = (host.word.get(), host.pos.get(), host.types.map(|t| t.get()));
+        x.par_chunks_mut(h).enumerate().for_each(|(i, row)| {
+            let id = batch.ids[i] as usize;
+            let p = pos[i] as usize;
+            row.copy_from_slice(&word[id * h..(id + 1) * h]);
+            row.iter_mut().zip(&posw[p * h..(p + 1) * h]).for_each(|(v, w)| *v += w);
+            if let Some(types) = types {
+                let tt = (batch.type_ids[i] as usize).min(c.type_vocab - 1);
+                row.iter_mut().zip(&types[tt * h..(tt + 1) * h]).for_each(|(v, w)| *v += w);
+            }
+        });
+        host.ln.forward_inplace(&mut x, h);
+        let mut qkv = vec![0f32; n * 3 * h];
+        let mut ctx = vec![0f32; n * h];
+        let mut up = vec![0f32; n * f];
+        for l in &host.layers {
+            cancel.check()?;
+            l.qkv.forward_into(&x, n, &mut qkv, false, threads);
+            fast::attention(&qkv, &batch.mask, b, t, c.heads, h, &mut ctx);
+            // x = ln1(x + ctx · Woᵀ + bo)
+            l.out.forward_into(&ctx, n, &mut x, true, threads);
+            l.ln1.forward_inplace(&mut x, h);
+            l.up.forward_into(&x, n, &mut up, false, threads);
+            fast::activate(c.act, &mut up);
+            // x = ln2(x + act(up) · W2ᵀ + b2)
+            l.down.forward_into(&up, n, &mut x, true, threads);
+            l.ln2.forward_inplace(&mut x, h);
+        }
+        Ok(Some(x))
+    }
+
+    /// Hidden states `[rows * len, hidden]` of a padded batch.
+    pub fn forward(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
+        let fail = |e: candle_core::Error| err!(Generic, "encoder forward failed: {}", super::nn::one_line(&e));
+        let c = &self.config;
+        let (b, t) = (batch.rows, batch.len);
+        let dev = self.word.device();
+        if let Some(x) = self.forward_host(batch, cancel)? {
+            return Tensor::from_vec(x, (b * t, c.hidden), dev).map_err(fail);
+        }
+        let pos = self.check(batch)?;
         let x: CResult<Tensor> = (|| {
             let ids = Tensor::from_slice(&batch.ids, b * t, dev)?;
             let mut x = self.word.index_select(&ids, 0)?;

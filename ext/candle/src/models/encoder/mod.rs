@@ -5,6 +5,7 @@
 //! `models::{embedding, reranker, ner}`.
 
 pub mod bert;
+pub mod fast;
 pub mod modernbert;
 pub mod nn;
 pub mod qwen3;
@@ -321,6 +322,13 @@ impl Encoder {
 
     /// Hidden states as F32 on the host, row-major `[rows][len][hidden]`.
     pub fn hidden_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<f32>> {
+        if let Backbone::Bert(m) = &self.backbone {
+            if batch.rows > 0 && batch.len > 0 && batch.len <= self.max_tokens {
+                if let Some(x) = m.forward_host(batch, cancel)? {
+                    return Ok(x);
+                }
+            }
+        }
         let h = self.hidden(batch, cancel)?;
         to_host(&h)
     }

@@ -1,0 +1,293 @@
+//! The BERT family's forward on the CPU in F32 without candle's per-op
+//! dispatch: the same f32 GEMM candle uses (the `gemm` crate) called
+//! directly, with the bias — and the residual, where there is one —
+//! written into the output first so the GEMM accumulates onto it; attention
+//! per (row, head) over the row's real tokens only, on the rayon pool;
+//! GELU with a rational erf (|error| < 5e-7) instead of libm's scalar erff;
+//! layer norms in place. One buffer per activation, no broadcast passes.
+//!
+//! Where candle spent a batch-32 MiniLM forward (perf, 2 threads): GEMM 43 %,
+//! its thread pool waiting between ops 18 %, erf 10 %, exp 3 %, broadcast
+//! ops and copies the rest. The weights are candle's own tensors, read in
+//! place (no copy).
+
+use candle_core::{CpuStorage, Storage, Tensor};
+use rayon::prelude::*;
+
+use super::nn::{Act, LayerNorm, Linear};
+
+/// A contiguous F32 CPU tensor's data, read in place. The owner keeps the
+/// tensor alive and never writes to it (weights).
+#[derive(Clone, Copy)]
+pub struct HostSlice {
+    ptr: *const f32,
+    len: usize,
+}
+
+// SAFETY: a shared view of immutable weights.
+unsafe impl Send for HostSlice {}
+unsafe impl Sync for HostSlice {}
+
+impl HostSlice {
+    /// None unless `t` is a contiguous F32 tensor in CPU memory.
+    pub fn of(t: &Tensor) -> Option<HostSlice> {
+        if !t.is_contiguous() {
+            return None;
+        }
+        let (s, l) = t.storage_and_layout();
+        match &*s {
+            Storage::Cpu(CpuStorage::F32(v)) => {
+                let v = v.get(l.start_offset()..l.start_offset() + t.elem_count())?;
+                Some(HostSlice { ptr: v.as_ptr(), len: v.len() })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn get(&self) -> &'static [f32] {
+        // SAFETY: see the type's contract; the storage outlives every use
+        // (the model holds the tensor).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+pub struct HostLinear {
+    w: HostSlice,
+    b: Option<HostSlice>,
+    out: usize,
+    inp: usize,
+}
+
+impl HostLinear {
+    pub fn of(l: &Linear) -> Option<HostLinear> {
+        let (out, inp) = l.w.dims2().ok()?;
+        let b = match &l.b {
+            Some(b) => Some(HostSlice::of(b)?),
+            None => None,
+        };
+        Some(HostLinear { w: HostSlice::of(&l.w)?, b, out, inp })
+    }
+
+    /// `dst[n, out] = base + bias + x[n, inp] · wᵀ`, where `base` is what
+    /// `dst` already holds when `accumulate` (a residual), else zero.
+    pub fn forward_into(&self, x: &[f32], n: usize, dst: &mut [f32], accumulate: bool, threads: usize) {
+        let (o, k) = (self.out, self.inp);
+        debug_assert_eq!(x.len(), n * k);
+        debug_assert_eq!(dst.len(), n * o);
+        match (&self.b, accumulate) {
+            (Some(b), true) => dst.par_chunks_mut(o).for_each(|row| row.iter_mut().zip(b.get()).for_each(|(d, b)| *d += b)),
+            (Some(b), false) => dst.par_chunks_mut(o).for_each(|row| row.copy_from_slice(b.get())),
+            (None, false) => dst.fill(0.0),
+            (None, true) => {}
+        }
+        let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+        // SAFETY: the slices have exactly the sizes the strides address.
+        unsafe {
+            gemm::gemm(
+                n,
+                o,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                o as isize,
+                true,
+                x.as_ptr(),
+                1,
+                k as isize,
+                self.w.get().as_ptr(),
+                k as isize,
+                1,
+                1.0f32,
+                1.0f32,
+                false,
+                false,
+                false,
+                par,
+            )
+        }
+    }
+}
+
+pub struct HostNorm {
+    w: HostSlice,
+    b: Option<HostSlice>,
+    eps: f32,
+}
+
+impl HostNorm {
+    pub fn of(n: &LayerNorm) -> Option<HostNorm> {
+        let b = match &n.b {
+            Some(b) => Some(HostSlice::of(b)?),
+            None => None,
+        };
+        Some(HostNorm { w: HostSlice::of(&n.w)?, b, eps: n.eps })
+    }
+
+    /// Normalizes every row of `x` (`[n, dim]`) in place.
+    pub fn forward_inplace(&self, x: &mut [f32], dim: usize) {
+        let (w, b) = (self.w.get(), self.b.map(|b| b.get()));
+        x.par_chunks_mut(dim).for_each(|row| {
+            let mean = sum8(row) / dim as f32;
+            let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / dim as f32;
+            let inv = 1.0 / (var + self.eps).sqrt();
+            match b {
+                Some(b) => row.iter_mut().zip(w).zip(b).for_each(|((v, w), b)| *v = (*v - mean) * inv * w + b),
+                None => row.iter_mut().zip(w).for_each(|(v, w)| *v = (*v - mean) * inv * w),
+            }
+        });
+    }
+}
+
+/// Sum with eight independent accumulators (vectorizes; no reassociation
+/// of a single chain).
+#[inline]
+fn sum8(v: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            acc[i] += c[i];
+        }
+    }
+    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+#[inline]
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// erf(x) as a rational function of x on [-4, 4] (±1 beyond, to f32
+/// precision): |error| < 5e-7, no exp, vectorizes.
+#[inline]
+pub fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let p = -2.726_142_3e-10f32;
+    let p = p * x2 + 2.770_681_4e-8;
+    let p = p * x2 - 2.101_024e-6;
+    let p = p * x2 - 5.692_506_4e-5;
+    let p = p * x2 - 7.349_906_3e-4;
+    let p = p * x2 - 2.954_599_8e-3;
+    let p = p * x2 - 1.609_603_3e-2;
+    let q = -1.456_607_2e-5f32;
+    let q = q * x2 - 2.133_740_6e-4;
+    let q = q * x2 - 1.682_827e-3;
+    let q = q * x2 - 7.373_329_2e-3;
+    let q = q * x2 - 1.426_473_9e-2;
+    x * p / q
+}
+
+/// The activation in place.
+pub fn activate(act: Act, x: &mut [f32]) {
+    const CHUNK: usize = 4096;
+    x.par_chunks_mut(CHUNK).for_each(|c| match act {
+        Act::Gelu => c.iter_mut().for_each(|v| *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2))),
+        Act::GeluTanh => c.iter_mut().for_each(|v| {
+            let x = *v;
+            *v = 0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh())
+        }),
+        Act::Relu => c.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Act::Silu => c.iter_mut().for_each(|v| *v /= 1.0 + (-*v).exp()),
+        Act::Tanh => c.iter_mut().for_each(|v| *v = v.tanh()),
+    });
+}
+
+/// Multi-head self-attention of fused `qkv` (`[b * t, 3 * hidden]`) into
+/// `ctx` (`[b * t, hidden]`): each query attends to its row's real tokens
+/// (`mask` 1); pad queries get zeros.
+pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hidden: usize, ctx: &mut [f32]) {
+    let hd = hidden / heads;
+    let scale = 1.0 / (hd as f32).sqrt();
+    let stride = 3 * hidden;
+    // One task per (row, head); each writes its own columns of its row's
+    // tokens, so the tasks split ctx by (row, head) through raw parts.
+    let ctx_ptr = SendPtr(ctx.as_mut_ptr());
+    (0..b * heads).into_par_iter().for_each(|task| {
+        let (r, head) = (task / heads, task % heads);
+        let keys: Vec<usize> = (0..t).filter(|&j| mask[r * t + j] != 0).collect();
+        let mut scores = vec![0f32; keys.len()];
+        let mut out = vec![0f32; hd];
+        let p = ctx_ptr;
+        for i in 0..t {
+            // SAFETY: task (r, head) alone writes ctx[r*t+i][head*hd..+hd].
+            let dst = unsafe { std::slice::from_raw_parts_mut(p.0.add((r * t + i) * hidden + head * hd), hd) };
+            if mask[r * t + i] == 0 || keys.is_empty() {
+                dst.fill(0.0);
+                continue;
+            }
+            let q = &qkv[(r * t + i) * stride + head * hd..][..hd];
+            let mut max = f32::NEG_INFINITY;
+            for (s, &j) in scores.iter_mut().zip(&keys) {
+                let k = &qkv[(r * t + j) * stride + hidden + head * hd..][..hd];
+                *s = dot8(q, k) * scale;
+                max = max.max(*s);
+            }
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            out.fill(0.0);
+            for (s, &j) in scores.iter().zip(&keys) {
+                let v = &qkv[(r * t + j) * stride + 2 * hidden + head * hd..][..hd];
+                let w = s / sum;
+                out.iter_mut().zip(v).for_each(|(o, v)| *o += w * v);
+            }
+            dst.copy_from_slice(&out);
+        }
+    });
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rational_erf_is_within_5e_7_of_libm() {
+        let mut worst = 0f64;
+        for i in -60_000..=60_000 {
+            let x = i as f64 / 10_000.0;
+            let e = (erf(x as f32) as f64 - libm_erf(x)).abs();
+            worst = worst.max(e);
+        }
+        assert!(worst < 5e-7, "worst {worst}");
+    }
+
+    fn libm_erf(x: f64) -> f64 {
+        // erf via candle's scalar op on a one-element tensor (libm's erff, f64 here).
+        let t = Tensor::new(&[x], &candle_core::Device::Cpu).unwrap();
+        t.erf().unwrap().to_vec1::<f64>().unwrap()[0]
+    }
+
+    #[test]
+    fn attention_ignores_masked_keys_and_zeroes_pad_queries() {
+        // b=1, t=3, heads=1, hidden=2; the last token is a pad.
+        let qkv = [
+            1., 0., /*k*/ 1., 0., /*v*/ 1., 2., //
+            0., 1., /*k*/ 0., 1., /*v*/ 3., 4., //
+            9., 9., /*k*/ 9., 9., /*v*/ 100., 100.,
+        ];
+        let mut ctx = [7f32; 6];
+        attention(&qkv, &[1, 1, 0], 1, 3, 1, 2, &mut ctx);
+        let s = 1.0 / 2f32.sqrt();
+        let (a, b) = ((s).exp(), 1f32);
+        let w0 = a / (a + b);
+        assert!((ctx[0] - (w0 * 1. + (1. - w0) * 3.)).abs() < 1e-6);
+        assert!((ctx[1] - (w0 * 2. + (1. - w0) * 4.)).abs() < 1e-6);
+        assert_eq!(&ctx[4..], &[0., 0.]);
+    }
+}
