@@ -4,21 +4,36 @@
 //! (`LayerNorm.gamma` / `LayerNorm.beta`). Every tensor's shape is checked
 //! against the one config.json implies before it is read, so a wrong or
 //! truncated file is an `InvalidModelFileError` naming the tensor, never a
-//! panic; the files stay memory-mapped.
+//! panic. Tensors are read with positioned reads into their own buffers,
+//! not through a mapping of the file: the process then holds the weights
+//! once (a mapping's touched pages count in its RSS next to the copy).
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
+use serde_json::Value;
 use candle_nn::VarBuilder;
 
 use crate::err;
 use crate::error::Result;
 use crate::models::safetensors::safetensors_shapes;
 
+/// Where a tensor's bytes are: which file, its dtype, absolute byte range.
+struct Entry {
+    file: usize,
+    dtype: DType,
+    start: u64,
+    end: u64,
+}
+
 pub struct Weights {
     vb: VarBuilder<'static>,
     shapes: HashMap<String, Vec<usize>>,
+    entries: HashMap<String, Entry>,
+    files: Vec<File>,
     /// The backbone's prefix in this file ("" when it has none).
     prefix: String,
     source: String,
@@ -38,10 +53,17 @@ fn spellings(name: &str) -> Vec<String> {
 impl Weights {
     pub fn open(files: &[PathBuf], dtype: DType, device: &Device) -> Result<Weights> {
         let mut shapes = HashMap::new();
-        for f in files {
+        let mut entries = HashMap::new();
+        let mut handles = Vec::with_capacity(files.len());
+        for (i, f) in files.iter().enumerate() {
             for (name, shape) in safetensors_shapes(f)? {
                 shapes.insert(name, shape.into_iter().map(|d| d as usize).collect());
             }
+            let file = File::open(f).map_err(|e| err!(ModelLoad, "cannot open {}: {}", f.display(), e))?;
+            for (name, entry) in entries_of(&file, f, i)? {
+                entries.insert(name, entry);
+            }
+            handles.push(file);
         }
         let source = match files {
             [one] => one.display().to_string(),
@@ -51,7 +73,7 @@ impl Weights {
         // own files); candle keeps the maps alive as long as the tensors.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(files, dtype, device) }
             .map_err(|e| err!(InvalidModelFile, "{}: {}", source, e))?;
-        Ok(Weights { vb, shapes, prefix: String::new(), source })
+        Ok(Weights { vb, shapes, entries, files: handles, prefix: String::new(), source })
     }
 
     /// candle's VarBuilder over the same files (for candle-transformers' models).
@@ -112,7 +134,34 @@ impl Weights {
                 shape
             ));
         }
-        self.vb.get(shape, &actual).map_err(|e| err!(InvalidModelFile, "{}: tensor {actual}: {}", self.source, e))
+        self.read(&actual, shape).map_err(|why| err!(InvalidModelFile, "{}: tensor {actual}: {why}", self.source))
+    }
+
+    /// The tensor's bytes read from its file, in the load dtype, on the device.
+    fn read(&self, name: &str, shape: &[usize]) -> std::result::Result<Tensor, String> {
+        let e = self.entries.get(name).ok_or("not in the header")?;
+        let count: usize = shape.iter().product();
+        let want = (count * e.dtype.size_in_bytes()) as u64;
+        if e.end - e.start != want {
+            return Err(format!("holds {} bytes, but {count} {:?} values take {want}", e.end - e.start, e.dtype));
+        }
+        let mut bytes = vec![0u8; want as usize];
+        self.files[e.file].read_exact_at(&mut bytes, e.start).map_err(|err| format!("cannot read: {err}"))?;
+        let device = self.vb.device();
+        let t = if e.dtype == DType::F32 {
+            let v: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            drop(bytes);
+            Tensor::from_vec(v, shape, &Device::Cpu)
+        } else {
+            Tensor::from_raw_buffer(&bytes, e.dtype, shape, &Device::Cpu)
+        }
+        .map_err(|err| super::nn::one_line(&err))?;
+        let t = if t.dtype() == self.vb.dtype() { t } else { t.to_dtype(self.vb.dtype()).map_err(|err| super::nn::one_line(&err))? };
+        if device.is_cpu() {
+            Ok(t)
+        } else {
+            t.to_device(device).map_err(|err| super::nn::one_line(&err))
+        }
     }
 
     /// `get` under the backbone prefix.
@@ -124,6 +173,42 @@ impl Weights {
     pub fn shape_of(&self, name: &str) -> Option<&[usize]> {
         self.actual(name).map(|a| self.shapes[&a].as_slice())
     }
+}
+
+/// Each tensor's dtype and absolute byte range in a safetensors file whose
+/// header `safetensors_shapes` has already bounded and checked.
+fn entries_of(file: &File, path: &std::path::Path, index: usize) -> Result<Vec<(String, Entry)>> {
+    let bad = |why: String| err!(InvalidModelFile, "{}: {}", path.display(), why);
+    let mut n = [0u8; 8];
+    file.read_exact_at(&mut n, 0).map_err(|e| bad(e.to_string()))?;
+    let header_len = u64::from_le_bytes(n);
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact_at(&mut header, 8).map_err(|e| bad(e.to_string()))?;
+    let v: Value = serde_json::from_slice(&header).map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
+    let base = 8 + header_len;
+    let mut out = Vec::new();
+    for (name, t) in v.as_object().into_iter().flatten() {
+        if name == "__metadata__" {
+            continue;
+        }
+        let dtype = match t.get("dtype").and_then(|d| d.as_str()) {
+            Some("F32") => DType::F32,
+            Some("F16") => DType::F16,
+            Some("BF16") => DType::BF16,
+            Some("F64") => DType::F64,
+            // Integer tensors (position_ids buffers and the like) are never weights here.
+            _ => continue,
+        };
+        let offs = t.get("data_offsets").and_then(|o| o.as_array()).ok_or_else(|| bad(format!("tensor {name} has no data_offsets")))?;
+        let (Some(a), Some(b)) = (offs.first().and_then(|x| x.as_u64()), offs.get(1).and_then(|x| x.as_u64())) else {
+            return Err(bad(format!("tensor {name} has bad data_offsets")));
+        };
+        if a > b {
+            return Err(bad(format!("tensor {name} ends before it starts")));
+        }
+        out.push((name.clone(), Entry { file: index, dtype, start: base + a, end: base + b }));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
