@@ -17,6 +17,11 @@ namespace :bench do
   task tokenizer: :compile do
     ruby "bench/tokenizer.rb"
   end
+
+  desc "Sentence embeddings/s, accuracy, RSS and warm start against sentence-transformers (PyTorch)"
+  task embeddings: :compile do
+    ruby "bench/embeddings.rb"
+  end
 end
 
 desc "Run every benchmark in bench/*.rb"
