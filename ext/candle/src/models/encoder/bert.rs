@@ -296,7 +296,7 @@ impl Bert {
         for l in &host.layers {
             cancel.check()?;
             l.qkv.forward_into(&x, n, &mut qkv, false, threads);
-            fast::attention(&qkv, &batch.mask, b, t, c.heads, h, &mut ctx);
+            fast::attention(&qkv, &batch.mask, b, t, c.heads, h, None, &mut ctx);
             // x = ln1(x + ctx · Woᵀ + bo)
             l.out.forward_into(&ctx, n, &mut x, true, threads);
             l.ln1.forward_inplace(&mut x, h);

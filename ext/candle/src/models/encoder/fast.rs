@@ -186,10 +186,15 @@ pub fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// The activation in place.
+/// The activation in place, on the rayon pool.
 pub fn activate(act: Act, x: &mut [f32]) {
     const CHUNK: usize = 4096;
-    x.par_chunks_mut(CHUNK).for_each(|c| match act {
+    x.par_chunks_mut(CHUNK).for_each(|c| activate_serial(act, c));
+}
+
+/// The activation in place, on this thread.
+pub fn activate_serial(act: Act, c: &mut [f32]) {
+    match act {
         Act::Gelu => c.iter_mut().for_each(|v| *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2))),
         Act::GeluTanh => c.iter_mut().for_each(|v| {
             let x = *v;
@@ -198,13 +203,15 @@ pub fn activate(act: Act, x: &mut [f32]) {
         Act::Relu => c.iter_mut().for_each(|v| *v = v.max(0.0)),
         Act::Silu => c.iter_mut().for_each(|v| *v /= 1.0 + (-*v).exp()),
         Act::Tanh => c.iter_mut().for_each(|v| *v = v.tanh()),
-    });
+    }
 }
 
 /// Multi-head self-attention of fused `qkv` (`[b * t, 3 * hidden]`) into
 /// `ctx` (`[b * t, hidden]`): each query attends to its row's real tokens
-/// (`mask` 1); pad queries get zeros.
-pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hidden: usize, ctx: &mut [f32]) {
+/// (`mask` 1) — within `window` positions on either side when given; pad
+/// queries get zeros.
+#[allow(clippy::too_many_arguments)]
+pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hidden: usize, window: Option<usize>, ctx: &mut [f32]) {
     let hd = hidden / heads;
     let scale = 1.0 / (hd as f32).sqrt();
     let stride = 3 * hidden;
@@ -213,23 +220,31 @@ pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hi
     let ctx_ptr = SendPtr(ctx.as_mut_ptr());
     (0..b * heads).into_par_iter().for_each(|task| {
         let (r, head) = (task / heads, task % heads);
-        let keys: Vec<usize> = (0..t).filter(|&j| mask[r * t + j] != 0).collect();
-        let mut scores = vec![0f32; keys.len()];
+        let mut keys: Vec<usize> = Vec::with_capacity(t);
+        let mut scores: Vec<f32> = Vec::with_capacity(t);
         let mut out = vec![0f32; hd];
         let p = ctx_ptr;
         for i in 0..t {
             // SAFETY: task (r, head) alone writes ctx[r*t+i][head*hd..+hd].
             let dst = unsafe { std::slice::from_raw_parts_mut(p.0.add((r * t + i) * hidden + head * hd), hd) };
+            let (lo, hi) = match window {
+                Some(w) => (i.saturating_sub(w), (i + w + 1).min(t)),
+                None => (0, t),
+            };
+            keys.clear();
+            keys.extend((lo..hi).filter(|&j| mask[r * t + j] != 0));
             if mask[r * t + i] == 0 || keys.is_empty() {
                 dst.fill(0.0);
                 continue;
             }
             let q = &qkv[(r * t + i) * stride + head * hd..][..hd];
             let mut max = f32::NEG_INFINITY;
-            for (s, &j) in scores.iter_mut().zip(&keys) {
+            scores.clear();
+            for &j in &keys {
                 let k = &qkv[(r * t + j) * stride + hidden + head * hd..][..hd];
-                *s = dot8(q, k) * scale;
-                max = max.max(*s);
+                let s = dot8(q, k) * scale;
+                max = max.max(s);
+                scores.push(s);
             }
             let mut sum = 0f32;
             for s in scores.iter_mut() {
@@ -243,6 +258,44 @@ pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hi
                 out.iter_mut().zip(v).for_each(|(o, v)| *o += w * v);
             }
             dst.copy_from_slice(&out);
+        }
+    });
+}
+
+/// cos and sin `[t, head_dim / 2]` for positions 0..t (`1 / θ^(2i/d)`).
+pub fn rope_tables(t: usize, hd: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
+    let half = hd / 2;
+    let mut cos = Vec::with_capacity(t * half);
+    let mut sin = Vec::with_capacity(t * half);
+    for p in 0..t {
+        for i in 0..half {
+            let inv = 1.0 / (theta.powf((2 * i) as f64 / hd as f64) as f32);
+            let a = p as f32 * inv;
+            cos.push(a.cos());
+            sin.push(a.sin());
+        }
+    }
+    (cos, sin)
+}
+
+/// Rotates q and k of fused `qkv` (`[b * t, 3 * hidden]`) in place by their
+/// position in the row (rotate-half layout, as transformers' ModernBERT).
+pub fn apply_rope(qkv: &mut [f32], t: usize, heads: usize, hidden: usize, cos: &[f32], sin: &[f32]) {
+    let hd = hidden / heads;
+    let half = hd / 2;
+    qkv.par_chunks_mut(3 * hidden).enumerate().for_each(|(row, x)| {
+        let p = row % t;
+        let (c, s) = (&cos[p * half..(p + 1) * half], &sin[p * half..(p + 1) * half]);
+        for part in 0..2 {
+            for h in 0..heads {
+                let v = &mut x[part * hidden + h * hd..][..hd];
+                let (a, b) = v.split_at_mut(half);
+                for i in 0..half {
+                    let (x1, x2) = (a[i], b[i]);
+                    a[i] = x1 * c[i] - x2 * s[i];
+                    b[i] = x2 * c[i] + x1 * s[i];
+                }
+            }
         }
     });
 }
@@ -282,7 +335,7 @@ mod tests {
             9., 9., /*k*/ 9., 9., /*v*/ 100., 100.,
         ];
         let mut ctx = [7f32; 6];
-        attention(&qkv, &[1, 1, 0], 1, 3, 1, 2, &mut ctx);
+        attention(&qkv, &[1, 1, 0], 1, 3, 1, 2, None, &mut ctx);
         let s = 1.0 / 2f32.sqrt();
         let (a, b) = ((s).exp(), 1f32);
         let w0 = a / (a + b);

@@ -322,11 +322,14 @@ impl Encoder {
 
     /// Hidden states as F32 on the host, row-major `[rows][len][hidden]`.
     pub fn hidden_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<f32>> {
-        if let Backbone::Bert(m) = &self.backbone {
-            if batch.rows > 0 && batch.len > 0 && batch.len <= self.max_tokens {
-                if let Some(x) = m.forward_host(batch, cancel)? {
-                    return Ok(x);
-                }
+        if batch.rows > 0 && batch.len > 0 && batch.len <= self.max_tokens {
+            let host = match &self.backbone {
+                Backbone::Bert(m) => m.forward_host(batch, cancel)?,
+                Backbone::ModernBert(m) => m.forward_host(batch, cancel)?,
+                Backbone::Qwen3(_) => None,
+            };
+            if let Some(x) = host {
+                return Ok(x);
             }
         }
         let h = self.hidden(batch, cancel)?;

@@ -9,6 +9,9 @@
 use candle_core::{DType, Device, Result as CResult, Tensor};
 use serde_json::Value;
 
+use rayon::prelude::*;
+
+use super::fast::{self, HostLinear, HostNorm, HostSlice};
 use super::nn::{attend, one_line, padding_mask, split_qkv, Act, LayerNorm, Linear};
 use super::weights::Weights;
 use super::Batch;
@@ -130,6 +133,49 @@ pub struct ModernBert {
     embed_norm: LayerNorm,
     layers: Vec<Layer>,
     final_norm: LayerNorm,
+    /// The same weights read in place, for the CPU F32 forward.
+    host: Option<Host>,
+}
+
+struct Host {
+    embed: HostSlice,
+    embed_norm: HostNorm,
+    layers: Vec<HostLayer>,
+    final_norm: HostNorm,
+}
+
+struct HostLayer {
+    attn_norm: Option<HostNorm>,
+    qkv: HostLinear,
+    out: HostLinear,
+    mlp_norm: HostNorm,
+    wi: HostLinear,
+    wo: HostLinear,
+    window: Option<usize>,
+}
+
+impl Host {
+    fn of(m: &ModernBert) -> Option<Host> {
+        if !m.embed.device().is_cpu() || m.embed.dtype() != DType::F32 {
+            return None;
+        }
+        let mut layers = Vec::with_capacity(m.layers.len());
+        for l in &m.layers {
+            layers.push(HostLayer {
+                attn_norm: match &l.attn_norm {
+                    Some(n) => Some(HostNorm::of(n)?),
+                    None => None,
+                },
+                qkv: HostLinear::of(&l.qkv)?,
+                out: HostLinear::of(&l.out)?,
+                mlp_norm: HostNorm::of(&l.mlp_norm)?,
+                wi: HostLinear::of(&l.wi)?,
+                wo: HostLinear::of(&l.wo)?,
+                window: l.window,
+            });
+        }
+        Some(Host { embed: HostSlice::of(&m.embed)?, embed_norm: HostNorm::of(&m.embed_norm)?, layers, final_norm: HostNorm::of(&m.final_norm)? })
+    }
 }
 
 /// The classification head's transform (`head.dense` → act → `head.norm`).
@@ -153,19 +199,10 @@ impl PredictionHead {
     }
 }
 
-/// cos and sin `[t, head_dim / 2]` for positions 0..t.
+/// cos and sin `[t, head_dim / 2]` for positions 0..t, as tensors.
 fn rope_tables(t: usize, hd: usize, theta: f64, dtype: DType, dev: &Device) -> CResult<(Tensor, Tensor)> {
+    let (cos, sin) = fast::rope_tables(t, hd, theta);
     let half = hd / 2;
-    let mut cos = Vec::with_capacity(t * half);
-    let mut sin = Vec::with_capacity(t * half);
-    for p in 0..t {
-        for i in 0..half {
-            let inv = 1.0 / (theta.powf((2 * i) as f64 / hd as f64) as f32);
-            let a = p as f32 * inv;
-            cos.push(a.cos());
-            sin.push(a.sin());
-        }
-    }
     Ok((Tensor::from_vec(cos, (t, half), dev)?.to_dtype(dtype)?, Tensor::from_vec(sin, (t, half), dev)?.to_dtype(dtype)?))
 }
 
@@ -191,13 +228,76 @@ impl ModernBert {
             });
         }
         let final_norm = ln("final_norm")?;
-        Ok(ModernBert { config, embed, embed_norm, layers, final_norm })
+        let mut m = ModernBert { config, embed, embed_norm, layers, final_norm, host: None };
+        if std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() != Ok("1") {
+            m.host = Host::of(&m);
+        }
+        Ok(m)
+    }
+
+    /// Hidden states `[rows * len, hidden]` on the host (F32) where the model
+    /// has the host path; pad positions hold unspecified values.
+    pub fn forward_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Option<Vec<f32>>> {
+        let Some(host) = &self.host else { return Ok(None) };
+        let c = &self.config;
+        if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
+            return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
+        }
+        let (b, t, h, f) = (batch.rows, batch.len, c.hidden, c.intermediate);
+        let n = b * t;
+        let hd = h / c.heads;
+        let threads = candle_core::utils::get_num_threads();
+        let (gcos, gsin) = fast::rope_tables(t, hd, c.global_theta);
+        let (lcos, lsin) = fast::rope_tables(t, hd, c.local_theta);
+        let embed = host.embed.get();
+        let mut x = vec![0f32; n * h];
+        x.par_chunks_mut(h).enumerate().for_each(|(i, row)| {
+            let id = batch.ids[i] as usize;
+            row.copy_from_slice(&embed[id * h..(id + 1) * h]);
+        });
+        host.embed_norm.forward_inplace(&mut x, h);
+        let mut normed = vec![0f32; n * h];
+        let mut qkv = vec![0f32; n * 3 * h];
+        let mut ctx = vec![0f32; n * h];
+        let mut wi = vec![0f32; n * 2 * f];
+        let mut gated = vec![0f32; n * f];
+        for l in &host.layers {
+            cancel.check()?;
+            let input: &[f32] = match &l.attn_norm {
+                Some(norm) => {
+                    normed.copy_from_slice(&x);
+                    norm.forward_inplace(&mut normed, h);
+                    &normed
+                }
+                None => &x,
+            };
+            l.qkv.forward_into(input, n, &mut qkv, false, threads);
+            let (cos, sin) = if l.window.is_some() { (&lcos, &lsin) } else { (&gcos, &gsin) };
+            fast::apply_rope(&mut qkv, t, c.heads, h, cos, sin);
+            fast::attention(&qkv, &batch.mask, b, t, c.heads, h, l.window, &mut ctx);
+            l.out.forward_into(&ctx, n, &mut x, true, threads);
+            normed.copy_from_slice(&x);
+            l.mlp_norm.forward_inplace(&mut normed, h);
+            l.wi.forward_into(&normed, n, &mut wi, false, threads);
+            gated.par_chunks_mut(f).zip(wi.par_chunks(2 * f)).for_each(|(g, w)| {
+                g.copy_from_slice(&w[..f]);
+                fast::activate_serial(c.act, g);
+                g.iter_mut().zip(&w[f..]).for_each(|(a, b)| *a *= b);
+            });
+            l.wo.forward_into(&gated, n, &mut x, true, threads);
+        }
+        host.final_norm.forward_inplace(&mut x, h);
+        Ok(Some(x))
     }
 
     /// Hidden states `[rows * len, hidden]` (after the final norm).
     pub fn forward(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
         let c = &self.config;
         let (b, t) = (batch.rows, batch.len);
+        if let Some(x) = self.forward_host(batch, cancel)? {
+            return Tensor::from_vec(x, (b * t, c.hidden), self.embed.device())
+                .map_err(|e| err!(Generic, "encoder forward failed: {}", one_line(&e)));
+        }
         if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
         }

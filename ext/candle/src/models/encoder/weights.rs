@@ -145,18 +145,26 @@ impl Weights {
         if e.end - e.start != want {
             return Err(format!("holds {} bytes, but {count} {:?} values take {want}", e.end - e.start, e.dtype));
         }
-        let mut bytes = vec![0u8; want as usize];
-        self.files[e.file].read_exact_at(&mut bytes, e.start).map_err(|err| format!("cannot read: {err}"))?;
-        let device = self.vb.device();
+        let file = &self.files[e.file];
         let t = if e.dtype == DType::F32 {
-            let v: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            drop(bytes);
+            // Straight into the tensor's buffer: no second copy of the
+            // largest tensor (the word embeddings) at load.
+            let mut v = vec![0f32; count];
+            // SAFETY: any byte pattern is a valid f32; the length is exact.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, count * 4) };
+            file.read_exact_at(bytes, e.start).map_err(|err| format!("cannot read: {err}"))?;
+            if cfg!(target_endian = "big") {
+                v.iter_mut().for_each(|x| *x = f32::from_bits(x.to_bits().swap_bytes()));
+            }
             Tensor::from_vec(v, shape, &Device::Cpu)
         } else {
+            let mut bytes = vec![0u8; want as usize];
+            file.read_exact_at(&mut bytes, e.start).map_err(|err| format!("cannot read: {err}"))?;
             Tensor::from_raw_buffer(&bytes, e.dtype, shape, &Device::Cpu)
         }
         .map_err(|err| super::nn::one_line(&err))?;
         let t = if t.dtype() == self.vb.dtype() { t } else { t.to_dtype(self.vb.dtype()).map_err(|err| super::nn::one_line(&err))? };
+        let device = self.vb.device();
         if device.is_cpu() {
             Ok(t)
         } else {
