@@ -33,6 +33,19 @@ class CLIEncodeTest < Minitest::Test
     assert_in_delta 1.0, Math.sqrt(rows[0].sum { |x| x * x }), 1e-5
   end
 
+  def test_rerank_prints_documents_best_first
+    docs = ["Paris is the capital of France.", "The cat sat on the mat.", "Berlin is in Germany."]
+    code, out, err = candle("rerank", "capital of France", *docs, "--model", "candle-test/tiny-bert-seqcls1", "-q")
+    assert_equal 0, code, err
+    rows = out.lines.map { |l| l.chomp.split("\t", 3) }
+    expected = Candle::Reranker.from_pretrained("candle-test/tiny-bert-seqcls1").rerank("capital of France", docs)
+    assert_equal expected.map { |r| [r[:index].to_s, r[:document]] }, rows.map { |r| r[1, 2] }
+    code, out, = candle("rerank", "capital of France", "--model", "candle-test/tiny-bert-seqcls1", "--json", "-k", "1", "-q",
+                        stdin: docs.join("\n"))
+    assert_equal 0, code
+    assert_equal [expected.first[:index]], JSON.parse(out).map { |r| r["index"] }
+  end
+
   def test_usage_errors_exit_2
     code, _, err = candle("embed", "-q", stdin: "")
     assert_equal 2, code
