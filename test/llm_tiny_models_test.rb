@@ -165,6 +165,9 @@ class LLMTinyModelsTest < Minitest::Test
     before = kernel_threads
     own = Candle::LLM.from_pretrained("#{GGUF_REPO}:llama-q8_0.gguf", threads: 3)
     assert_equal 3, own.threads
+    # A new thread names itself once it runs: wait for both to have.
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 2
+    sleep 0.01 while kernel_threads < before + 2 && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
     assert_equal before + 2, kernel_threads, "3 threads: the caller and 2 workers"
     # Each output row is computed whole by one thread: the same numbers.
     assert_equal want, own.generate("The", temperature: 0, max_tokens: 8, add_special_tokens: false)
