@@ -6,6 +6,7 @@ require_relative "candle/errors"
 # The native extension; `require` (not require_relative) so it is found both in
 # a checkout (lib/candle/candle.so) and in an installed gem's extension dir.
 require "candle/candle"
+require_relative "candle/arguments"
 require_relative "candle/device"
 require_relative "candle/hub"
 require_relative "candle/tokenizer"

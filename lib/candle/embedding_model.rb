@@ -83,7 +83,7 @@ module Candle
     private
 
     def prepare(texts, prompt)
-      list = EncoderLoading.texts(texts)
+      list = Arguments.utf8_list(texts)
       prefix = prompt_prefix(prompt)
       prefix ? list.map { |t| prefix + t } : list
     end
@@ -91,7 +91,7 @@ module Candle
     def prompt_prefix(prompt)
       case prompt
       when nil then nil
-      when String then EncoderLoading.text(prompt, "prompt")
+      when String then Arguments.utf8(prompt, "prompt")
       when Symbol
         prompts.fetch(prompt.to_s) do
           raise ArgumentError, "this model has no prompt #{prompt.inspect} (it has: #{prompts.keys.join(", ")})"

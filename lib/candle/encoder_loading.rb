@@ -2,7 +2,8 @@
 
 module Candle
   # What Candle::EmbeddingModel, Candle::Reranker and Candle::NER share:
-  # argument checks for from_pretrained and for input texts. Not public API.
+  # from_pretrained's argument checks (texts are checked by Candle::Arguments).
+  # Not public API.
   module EncoderLoading
     DTYPES = %i[f32 f16 bf16].freeze
 
@@ -22,25 +23,6 @@ module Candle
       dev = Device.coerce(device)
       progress, = Hub.send(:split_progress, { progress: progress })
       [repo, (revision || rev || "main").to_s, dtype&.to_s, [dev.kind.to_s, dev.ordinal], Hub.native_options(hub_options), progress]
-    end
-
-    # A String as valid UTF-8 (other encodings converted), else ArgumentError.
-    def text(value, name = "text")
-      raise ArgumentError, "#{name} must be a String, got #{value.class}" unless value.is_a?(String)
-
-      utf8 = value.encoding == ::Encoding::UTF_8 ? value : value.encode(::Encoding::UTF_8)
-      raise ArgumentError, "#{name} is not valid UTF-8" unless utf8.valid_encoding?
-
-      utf8
-    rescue ::EncodingError => e
-      raise ArgumentError, "#{name} cannot be converted to UTF-8: #{e.message}"
-    end
-
-    # An Array of texts (each checked as #text).
-    def texts(values, name = "texts")
-      raise ArgumentError, "#{name} must be an Array of Strings, got #{values.class}" unless values.is_a?(Array)
-
-      values.each_with_index.map { |v, i| text(v, "#{name}[#{i}]") }
     end
 
     def positive_integer(value, name)

@@ -39,8 +39,8 @@ module Candle
     # label: a String or Symbol (kept as a String); terms: an Array (or other
     # Enumerable) of Strings.
     def initialize(label, terms, case_sensitive: false, score: 1.0)
-      @label = label_arg(label)
-      @score = score_arg(score)
+      @label = Arguments.label(label)
+      @score = Arguments.unit_score(score)
       @case_sensitive = case_sensitive ? true : false
       @root = {}
       @terms = build_trie(terms).freeze
@@ -54,7 +54,7 @@ module Candle
     # Every whole-word match in `text`, as {text:, label:, start:, end:,
     # score:} Hashes sorted by start.
     def entities(text)
-      text = text_arg(text)
+      text = Arguments.utf8(text)
       pieces = text.scan(PIECE)
       keys = {} # a text repeats its words: fold each once
       tokens = [] # [key, spaced_before, start, end, piece_index]
@@ -172,33 +172,6 @@ module Candle
       utf8.frozen? ? utf8 : utf8.dup.freeze
     rescue ::EncodingError => e
       raise ArgumentError, "term cannot be converted to UTF-8: #{e.message}"
-    end
-
-    def text_arg(text)
-      raise ArgumentError, "text must be a String, got #{text.class}" unless text.is_a?(String)
-
-      utf8 = text.encoding == ::Encoding::UTF_8 ? text : text.encode(::Encoding::UTF_8)
-      raise ArgumentError, "text is not valid UTF-8" unless utf8.valid_encoding?
-
-      utf8
-    rescue ::EncodingError => e
-      raise ArgumentError, "text cannot be converted to UTF-8: #{e.message}"
-    end
-
-    def label_arg(label)
-      unless (label.is_a?(String) || label.is_a?(Symbol)) && !label.empty?
-        raise ArgumentError, "label must be a non-empty String or Symbol, got #{label.inspect}"
-      end
-
-      label.to_s.dup.freeze
-    end
-
-    def score_arg(score)
-      unless score.is_a?(Numeric) && score.real? && score.to_f.finite? && score.between?(0, 1)
-        raise ArgumentError, "score must be a number from 0 to 1, got #{score.inspect}"
-      end
-
-      score.to_f
     end
   end
 end

@@ -51,7 +51,7 @@ module Candle
     # The merged entities of the model (given model_options) and every
     # recognizer, sorted by start.
     def entities(text, **model_options)
-      text = text_arg(text)
+      text = Arguments.utf8(text)
       length = text.length
       candidates = []
       sources.each_with_index do |(name, source, model), rank|
@@ -108,17 +108,6 @@ module Candle
       return if score.is_a?(Numeric) && score.real? && !score.to_f.nan?
 
       raise ArgumentError, "#{name} returned an entity with score: #{score.inspect}, not a number"
-    end
-
-    def text_arg(text)
-      raise ArgumentError, "text must be a String, got #{text.class}" unless text.is_a?(String)
-
-      utf8 = text.encoding == ::Encoding::UTF_8 ? text : text.encode(::Encoding::UTF_8)
-      raise ArgumentError, "text is not valid UTF-8" unless utf8.valid_encoding?
-
-      utf8
-    rescue ::EncodingError => e
-      raise ArgumentError, "text cannot be converted to UTF-8: #{e.message}"
     end
   end
 end

@@ -37,13 +37,13 @@ module Candle
     # touch — the pieces of "john.smith@example.com" or "Spring"+"field" when
     # a model tags every token B-; false gives transformers' pipeline output.
     def entities(text, threshold: 0.5, aggregation: :simple, merge_adjacent: true)
-      text = EncoderLoading.text(text)
-      raise ArgumentError, "threshold must be a number from 0 to 1, got #{threshold.inspect}" unless threshold.is_a?(Numeric) && threshold.between?(0, 1)
+      text = Arguments.utf8(text)
+      threshold = Arguments.unit_score(threshold, "threshold")
       unless AGGREGATIONS.include?(aggregation.to_s.to_sym)
         raise ArgumentError, "aggregation: must be one of #{AGGREGATIONS.map(&:inspect).join(", ")}, got #{aggregation.inspect}"
       end
 
-      _entities(text, aggregation.to_s, threshold.to_f, merge_adjacent ? true : false).map do |t, label, s, e, score|
+      _entities(text, aggregation.to_s, threshold, merge_adjacent ? true : false).map do |t, label, s, e, score|
         { text: t, label: label, start: s, end: e, score: score }
       end
     end
@@ -51,7 +51,7 @@ module Candle
     # Every token (special tokens left out) with its best label:
     # [{token:, start:, end:, label:, score:, probabilities: {label => p}}].
     def tokens(text)
-      text = EncoderLoading.text(text)
+      text = Arguments.utf8(text)
       names = labels
       _tokens(text).map do |tok, s, e, label, score, probs|
         { token: tok, start: s, end: e, label: label, score: score, probabilities: names.zip(probs).to_h }

@@ -28,9 +28,9 @@ module Candle
     # label: a String or Symbol (kept as a String); patterns: a Regexp, a
     # String (matched literally) or an Array of them.
     def initialize(label, patterns, score: 1.0, timeout: DEFAULT_TIMEOUT, max_length: DEFAULT_MAX_LENGTH)
-      @label = label_arg(label)
+      @label = Arguments.label(label)
       @patterns = patterns_arg(patterns)
-      @score = score_arg(score)
+      @score = Arguments.unit_score(score)
       @timeout = timeout_arg(timeout)
       @max_length = max_length_arg(max_length)
     end
@@ -113,25 +113,12 @@ module Candle
     end
 
     def text_arg(text)
-      raise ArgumentError, "text must be a String, got #{text.class}" unless text.is_a?(String)
-
-      utf8 = text.encoding == ::Encoding::UTF_8 ? text : text.encode(::Encoding::UTF_8)
-      raise ArgumentError, "text is not valid UTF-8" unless utf8.valid_encoding?
+      utf8 = Arguments.utf8(text)
       if utf8.length > @max_length
         raise ArgumentError, "text is #{utf8.length} characters, more than max_length: #{@max_length}"
       end
 
       utf8
-    rescue ::EncodingError => e
-      raise ArgumentError, "text cannot be converted to UTF-8: #{e.message}"
-    end
-
-    def label_arg(label)
-      unless (label.is_a?(String) || label.is_a?(Symbol)) && !label.empty?
-        raise ArgumentError, "label must be a non-empty String or Symbol, got #{label.inspect}"
-      end
-
-      label.to_s.dup.freeze
     end
 
     def patterns_arg(patterns)
@@ -162,14 +149,6 @@ module Candle
       end
     rescue ::EncodingError => e
       raise ArgumentError, "pattern cannot be converted to UTF-8: #{e.message}"
-    end
-
-    def score_arg(score)
-      unless score.is_a?(Numeric) && score.real? && score.to_f.finite? && score.between?(0, 1)
-        raise ArgumentError, "score must be a number from 0 to 1, got #{score.inspect}"
-      end
-
-      score.to_f
     end
 
     def timeout_arg(timeout)

@@ -47,8 +47,8 @@ module Candle
 
     # The score of each document, in the documents' order.
     def scores(query, documents, batch_size: 16, max_length: nil)
-      query = EncoderLoading.text(query, "query")
-      docs = EncoderLoading.texts(documents, "documents")
+      query = Arguments.utf8(query, "query")
+      docs = Arguments.utf8_list(documents, "documents")
       EncoderLoading.positive_integer(batch_size, "batch_size")
       EncoderLoading.positive_integer(max_length, "max_length") unless max_length.nil?
       return [] if docs.empty?
@@ -63,8 +63,8 @@ module Candle
 
     # The head's raw logits for each document.
     def logits(query, documents, batch_size: 16, max_length: nil)
-      query = EncoderLoading.text(query, "query")
-      docs = EncoderLoading.texts(documents, "documents")
+      query = Arguments.utf8(query, "query")
+      docs = Arguments.utf8_list(documents, "documents")
       return [] if docs.empty?
 
       _score(query, docs, EncoderLoading.positive_integer(batch_size, "batch_size"), max_length).map(&:last)

@@ -171,16 +171,7 @@ module Candle
 
     private
 
-    def text_arg(value, name)
-      raise ArgumentError, "#{name} must be a String, got #{value.class}" unless value.is_a?(String)
-
-      utf8 = value.encoding == ::Encoding::UTF_8 ? value : value.encode(::Encoding::UTF_8)
-      raise ArgumentError, "#{name} is not valid UTF-8" unless utf8.valid_encoding?
-
-      utf8
-    rescue ::EncodingError => e
-      raise ArgumentError, "#{name} cannot be converted to UTF-8: #{e.message}"
-    end
+    def text_arg(value, name) = Arguments.utf8(value, name)
 
     def pair_arg(item)
       raise ArgumentError, "each pair must be [text, pair], got #{item.inspect}" unless item.size == 2
