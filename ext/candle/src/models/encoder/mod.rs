@@ -163,6 +163,17 @@ fn labels_of(c: &Value, source: &str) -> Result<Vec<String>> {
     Ok(labels.into_iter().map(|l| l.unwrap_or_default()).collect())
 }
 
+/// What each architecture's loader decides; the rest of an `Encoder` is
+/// read from config.json the same way for all.
+struct Parts {
+    backbone: Backbone,
+    head: Head,
+    hidden_size: usize,
+    max_tokens: usize,
+    pad_id: u32,
+    pad_left: bool,
+}
+
 impl Encoder {
     /// Loads `config.json` + safetensors `weights` for `task`.
     pub fn load(config_path: &Path, weights: &[PathBuf], task: Task, dtype: Option<DType>, device: &Device) -> Result<Encoder> {
@@ -188,131 +199,109 @@ impl Encoder {
                 task.suffix()
             ));
         }
-        if model_type == "modernbert" {
-            return Self::load_modernbert(c, model_type, class_name, weights, task, dtype, device, &source);
-        }
-        if model_type == "qwen3" {
-            if task != Task::Embedding {
-                return Err(err!(UnsupportedModel, "{source}: qwen3 loads as an embedding model only"));
-            }
-            let dtype = load_dtype(&c, dtype, device);
-            let ws = Weights::open(weights, dtype, device)?;
-            let m = qwen3::Qwen3Embedder::load(config_path, &c, &ws)?;
-            return Ok(Encoder {
-                architecture: model_type,
-                class_name,
-                hidden_size: m.hidden,
-                max_tokens: m.max_positions,
-                pad_id: 0,
-                pad_left: true,
-                labels: Vec::new(),
-                multi_label: false,
-                dtype,
-                task,
-                device: device.clone(),
-                backbone: Backbone::Qwen3(m),
-                head: Head::None,
-            });
+        if model_type == "qwen3" && task != Task::Embedding {
+            return Err(err!(UnsupportedModel, "{source}: qwen3 loads as an embedding model only"));
         }
         let family = match model_type.as_str() {
-            "bert" => Family::Bert,
-            "roberta" | "xlm-roberta" | "camembert" => Family::Roberta,
-            "distilbert" => Family::DistilBert,
+            "bert" => Some(Family::Bert),
+            "roberta" | "xlm-roberta" | "camembert" => Some(Family::Roberta),
+            "distilbert" => Some(Family::DistilBert),
+            "modernbert" | "qwen3" => None,
             "" => return Err(err!(UnsupportedModel, "{source}: config.json has no model_type; supported encoders: {}", supported_list())),
             other => {
                 return Err(err!(UnsupportedModel, "{source}: model_type {other:?} is not a supported encoder; supported: {}", supported_list()))
             }
         };
         let dtype = load_dtype(&c, dtype, device);
-        let config = bert::Config::parse(family, &c, &source)?;
-        let mut ws = Weights::open(weights, dtype, device)?;
-        if !ws.find_prefix(bert::prefixes(family), "embeddings.word_embeddings.weight") {
-            return Err(err!(InvalidModelFile, "{source}: the weights have no embeddings.word_embeddings.weight under any known prefix"));
-        }
         let labels = if task == Task::Embedding { Vec::new() } else { labels_of(&c, &source)? };
-        let h = config.hidden;
-        let n = labels.len();
-        let head = match (task, family) {
-            (Task::Embedding, _) => Head::None,
-            (Task::TokenClassification, _) => Head::Token { classifier: Linear::load(&ws, "classifier", h, n, true)? },
-            (Task::SequenceClassification, Family::Bert) => Head::Pooler {
-                pooler: Linear::load(&ws, &format!("{}pooler.dense", ws.prefix()), h, h, true)?,
-                classifier: Linear::load(&ws, "classifier", h, n, true)?,
-            },
-            (Task::SequenceClassification, Family::Roberta) => Head::Roberta {
-                dense: Linear::load(&ws, "classifier.dense", h, h, true)?,
-                out: Linear::load(&ws, "classifier.out_proj", h, n, true)?,
-            },
-            (Task::SequenceClassification, Family::DistilBert) => Head::Distil {
-                pre: Linear::load(&ws, "pre_classifier", h, h, true)?,
-                classifier: Linear::load(&ws, "classifier", h, n, true)?,
-            },
+        let mut ws = Weights::open(weights, dtype, device)?;
+        let parts = match family {
+            Some(family) => Self::load_bert(family, &c, &mut ws, task, labels.len(), &source)?,
+            None if model_type == "modernbert" => Self::load_modernbert(&c, &mut ws, task, labels.len(), &source)?,
+            None => {
+                let m = qwen3::Qwen3Embedder::load(config_path, &c, &ws)?;
+                Parts { hidden_size: m.hidden, max_tokens: m.max_positions, pad_id: 0, pad_left: true, backbone: Backbone::Qwen3(m), head: Head::None }
+            }
         };
-        let multi_label = c.get("problem_type").and_then(|v| v.as_str()) == Some("multi_label_classification");
-        let (max_tokens, pad_id) = (config.max_tokens(), config.pad_id);
-        let backbone = Backbone::Bert(Bert::load(config, &ws)?);
         Ok(Encoder {
             architecture: model_type,
             class_name,
-            hidden_size: h,
-            max_tokens,
-            pad_id,
-            pad_left: false,
+            hidden_size: parts.hidden_size,
+            max_tokens: parts.max_tokens,
+            pad_id: parts.pad_id,
+            pad_left: parts.pad_left,
             labels,
-            multi_label,
+            multi_label: c.get("problem_type").and_then(|v| v.as_str()) == Some("multi_label_classification"),
             dtype,
             task,
             device: device.clone(),
-            backbone,
-            head,
+            backbone: parts.backbone,
+            head: parts.head,
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn load_modernbert(
-        c: Value,
-        model_type: String,
-        class_name: String,
-        weights: &[PathBuf],
-        task: Task,
-        dtype: Option<DType>,
-        device: &Device,
-        source: &str,
-    ) -> Result<Encoder> {
-        let dtype = load_dtype(&c, dtype, device);
-        let config = modernbert::Config::parse(&c, source)?;
-        let mut ws = Weights::open(weights, dtype, device)?;
+    fn load_bert(family: Family, c: &Value, ws: &mut Weights, task: Task, n: usize, source: &str) -> Result<Parts> {
+        let config = bert::Config::parse(family, c, source)?;
+        if !ws.find_prefix(bert::prefixes(family), "embeddings.word_embeddings.weight") {
+            return Err(err!(InvalidModelFile, "{source}: the weights have no embeddings.word_embeddings.weight under any known prefix"));
+        }
+        let h = config.hidden;
+        let head = match (task, family) {
+            (Task::Embedding, _) => Head::None,
+            (Task::TokenClassification, _) => Head::Token { classifier: Linear::load(ws, "classifier", h, n, true)? },
+            (Task::SequenceClassification, Family::Bert) => Head::Pooler {
+                pooler: Linear::load(ws, &format!("{}pooler.dense", ws.prefix()), h, h, true)?,
+                classifier: Linear::load(ws, "classifier", h, n, true)?,
+            },
+            (Task::SequenceClassification, Family::Roberta) => Head::Roberta {
+                dense: Linear::load(ws, "classifier.dense", h, h, true)?,
+                out: Linear::load(ws, "classifier.out_proj", h, n, true)?,
+            },
+            (Task::SequenceClassification, Family::DistilBert) => Head::Distil {
+                pre: Linear::load(ws, "pre_classifier", h, h, true)?,
+                classifier: Linear::load(ws, "classifier", h, n, true)?,
+            },
+        };
+        let (max_tokens, pad_id) = (config.max_tokens(), config.pad_id);
+        Ok(Parts { backbone: Backbone::Bert(Bert::load(config, ws)?), head, hidden_size: h, max_tokens, pad_id, pad_left: false })
+    }
+
+    fn load_modernbert(c: &Value, ws: &mut Weights, task: Task, n: usize, source: &str) -> Result<Parts> {
+        let config = modernbert::Config::parse(c, source)?;
         if !ws.find_prefix(&["model.", ""], "embeddings.tok_embeddings.weight") {
             return Err(err!(InvalidModelFile, "{source}: the weights have no embeddings.tok_embeddings.weight"));
         }
-        let labels = if task == Task::Embedding { Vec::new() } else { labels_of(&c, source)? };
-        let (h, n) = (config.hidden, labels.len());
+        let h = config.hidden;
         let head = match task {
             Task::Embedding => Head::None,
             Task::SequenceClassification => Head::ModernSeq {
-                head: modernbert::PredictionHead::load(&ws, &config)?,
-                classifier: Linear::load(&ws, "classifier", h, n, true)?,
+                head: modernbert::PredictionHead::load(ws, &config)?,
+                classifier: Linear::load(ws, "classifier", h, n, true)?,
                 mean: config.classifier_mean,
             },
             Task::TokenClassification => Head::ModernToken {
-                head: modernbert::PredictionHead::load(&ws, &config)?,
-                classifier: Linear::load(&ws, "classifier", h, n, true)?,
+                head: modernbert::PredictionHead::load(ws, &config)?,
+                classifier: Linear::load(ws, "classifier", h, n, true)?,
             },
         };
-        let multi_label = c.get("problem_type").and_then(|v| v.as_str()) == Some("multi_label_classification");
         let (max_tokens, pad_id) = (config.max_positions, config.pad_id);
-        let backbone = Backbone::ModernBert(modernbert::ModernBert::load(config, &ws)?);
-        Ok(Encoder { architecture: model_type, class_name, hidden_size: h, max_tokens, pad_id, pad_left: false, labels, multi_label, dtype, task, device: device.clone(), backbone, head })
+        Ok(Parts { backbone: Backbone::ModernBert(modernbert::ModernBert::load(config, ws)?), head, hidden_size: h, max_tokens, pad_id, pad_left: false })
     }
 
-    /// Hidden states `[rows * len, hidden]`.
-    pub fn hidden(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
+    /// A batch the model can take: not empty, not longer than its positions.
+    fn check(&self, batch: &Batch) -> Result<()> {
         if batch.rows == 0 || batch.len == 0 {
             return Err(err!(Argument, "empty batch"));
         }
         if batch.len > self.max_tokens {
             return Err(err!(Argument, "input of {} tokens is longer than the model's {}", batch.len, self.max_tokens));
         }
+        Ok(())
+    }
+
+    /// Hidden states `[rows * len, hidden]`.
+    pub fn hidden(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
+        self.check(batch)?;
         match &self.backbone {
             Backbone::Bert(m) => m.forward(batch, cancel),
             Backbone::ModernBert(m) => m.forward(batch, cancel),
@@ -322,18 +311,16 @@ impl Encoder {
 
     /// Hidden states as F32 on the host, row-major `[rows][len][hidden]`.
     pub fn hidden_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Vec<f32>> {
-        if batch.rows > 0 && batch.len > 0 && batch.len <= self.max_tokens {
-            let host = match &self.backbone {
-                Backbone::Bert(m) => m.forward_host(batch, cancel)?,
-                Backbone::ModernBert(m) => m.forward_host(batch, cancel)?,
-                Backbone::Qwen3(_) => None,
-            };
-            if let Some(x) = host {
-                return Ok(x);
-            }
+        self.check(batch)?;
+        let host = match &self.backbone {
+            Backbone::Bert(m) => m.forward_host(batch, cancel)?,
+            Backbone::ModernBert(m) => m.forward_host(batch, cancel)?,
+            Backbone::Qwen3(_) => None,
+        };
+        match host {
+            Some(x) => Ok(x),
+            None => to_host(&self.hidden(batch, cancel)?),
         }
-        let h = self.hidden(batch, cancel)?;
-        to_host(&h)
     }
 
     /// Sequence-classification logits, `[rows][labels]`.
