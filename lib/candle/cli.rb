@@ -187,7 +187,7 @@ module Candle
       revision = pick_revision(opts[:revision], rev)
       repo_type = opts[:repo_type] || :model
       conn = connection(opts)
-      progress = opts[:quiet] || @env["CANDLE_PROGRESS"] == "0" ? false : Hub::ProgressBar.new(@err)
+      progress = progress_for(opts)
 
       if files.empty?
         dir = Hub.snapshot(repo_id, revision: revision, repo_type: repo_type, allow: opts[:include],
@@ -449,10 +449,29 @@ module Candle
       end
     end
 
+    # Where the commands that load a model get it from, and whether they show progress.
+    def model_source_options(o, opts, local_only_help = "Never use the network; answer from the cache or fail")
+      revision_option(o, opts)
+      cache_dir_option(o, opts)
+      connection_options(o, opts)
+      o.on("--local-files-only", local_only_help) { opts[:local_files_only] = true }
+      o.on("-q", "--quiet", "No download progress bar") { opts[:quiet] = true }
+    end
+
     # ------------------------------------------------------------ helpers
 
     def connection(opts)
       opts.slice(:cache_dir, :endpoint, :token, :local_files_only)
+    end
+
+    # A progress bar on stderr, unless -q or CANDLE_PROGRESS=0.
+    def progress_for(opts)
+      opts[:quiet] || @env["CANDLE_PROGRESS"] == "0" ? false : Hub::ProgressBar.new(@err)
+    end
+
+    # from_pretrained's Hub keywords for a model-loading command.
+    def load_options(opts)
+      { revision: opts[:revision], progress: progress_for(opts), **connection(opts) }
     end
 
     def cache_dir(opts)

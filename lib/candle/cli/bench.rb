@@ -29,8 +29,7 @@ module Candle
         reps = opts[:repetitions] || 3
         pp_sizes = opts[:prompt] || [512]
         tg = opts.key?(:gen) ? opts[:gen] : 128
-        progress = opts[:quiet] || @env["CANDLE_PROGRESS"] == "0" ? false : Hub::ProgressBar.new(@err)
-        llm = LLM.from_pretrained(rest.first, revision: opts[:revision], progress: progress, **connection(opts))
+        llm = LLM.from_pretrained(rest.first, **load_options(opts))
         n_threads = threads || Integer(@env.fetch("CANDLE_NUM_THREADS", Etc.nprocessors.to_s))
         tests = pp_sizes.map { |n| [:pp, n] }
         tests << [:tg, tg] if tg.positive?
@@ -126,11 +125,7 @@ module Candle
           opts[:repetitions] = v
         end
         o.on("--json", "JSON records (llama-bench's field names) instead of a table") { opts[:json] = true }
-        revision_option(o, opts)
-        cache_dir_option(o, opts)
-        connection_options(o, opts)
-        o.on("--local-files-only", "Never use the network") { opts[:local_files_only] = true }
-        o.on("-q", "--quiet", "No download progress bar") { opts[:quiet] = true }
+        model_source_options(o, opts, "Never use the network")
       end
     end
   end

@@ -18,7 +18,7 @@ module Candle
         texts = @in.each_line.map(&:chomp).reject(&:empty?) if texts.empty? || texts == ["-"]
         raise UsageError, "missing TEXT" if texts.empty?
 
-        model = EmbeddingModel.from_pretrained(opts[:model] || DEFAULT_EMBEDDING_MODEL, **encoder_load_options(opts))
+        model = EmbeddingModel.from_pretrained(opts[:model] || DEFAULT_EMBEDDING_MODEL, **load_options(opts))
         vectors = model.embed(texts, **opts.slice(:dimensions, :pooling, :normalize, :prompt))
         vectors.each { |v| @out.puts JSON.generate(v) }
         EXIT_OK
@@ -33,7 +33,7 @@ module Candle
         docs = @in.each_line.map(&:chomp).reject(&:empty?) if docs.empty? || docs == ["-"]
         raise UsageError, "missing DOCUMENT" if docs.empty?
 
-        reranker = Reranker.from_pretrained(opts[:model] || DEFAULT_RERANKER, **encoder_load_options(opts))
+        reranker = Reranker.from_pretrained(opts[:model] || DEFAULT_RERANKER, **load_options(opts))
         ranked = reranker.rerank(query, docs, top_k: opts[:top_k])
         if opts[:json]
           @out.puts JSON.generate(ranked)
@@ -41,11 +41,6 @@ module Candle
           ranked.each { |r| @out.puts format("%.6f\t%d\t%s", r[:score], r[:index], r[:document]) }
         end
         EXIT_OK
-      end
-
-      def encoder_load_options(opts)
-        progress = opts[:quiet] || @env["CANDLE_PROGRESS"] == "0" ? false : Hub::ProgressBar.new(@err)
-        { revision: opts[:revision], progress: progress, **connection(opts) }
       end
 
       def options_embed(o, opts)
@@ -56,22 +51,14 @@ module Candle
         end
         o.on("--no-normalize", "Raw vectors instead of unit length") { opts[:normalize] = false }
         o.on("--prompt NAME", "Prepend the model's named prompt (e.g. query)") { |v| opts[:prompt] = v.to_sym }
-        encoder_common_options(o, opts)
+        model_source_options(o, opts)
       end
 
       def options_rerank(o, opts)
         o.on("-m", "--model ID", "Cross-encoder repo or local directory (default #{DEFAULT_RERANKER})") { |v| opts[:model] = v }
         o.on("-k", "--top-k N", Integer, "Print only the N best") { |v| opts[:top_k] = v }
         o.on("--json", "Print [{index, score, document}] as JSON") { opts[:json] = true }
-        encoder_common_options(o, opts)
-      end
-
-      def encoder_common_options(o, opts)
-        revision_option(o, opts)
-        cache_dir_option(o, opts)
-        connection_options(o, opts)
-        o.on("--local-files-only", "Never use the network; answer from the cache or fail") { opts[:local_files_only] = true }
-        o.on("-q", "--quiet", "No download progress bar") { opts[:quiet] = true }
+        model_source_options(o, opts)
       end
     end
   end

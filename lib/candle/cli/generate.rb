@@ -52,9 +52,7 @@ module Candle
       end
 
       def load_llm(opts)
-        progress = opts[:quiet] || @env["CANDLE_PROGRESS"] == "0" ? false : Hub::ProgressBar.new(@err)
-        LLM.from_pretrained(opts[:model] || DEFAULT_MODEL, revision: opts[:revision], progress: progress,
-                                                            **connection(opts))
+        LLM.from_pretrained(opts[:model] || DEFAULT_MODEL, **load_options(opts))
       end
 
       # Streams the answer to stdout; returns its text. The block runs the
@@ -100,11 +98,7 @@ module Candle
         o.on("--seed N", Integer, "Reproducible sampling") { |v| opts[:seed] = v }
         o.on("--stop TEXT", "Stop before TEXT (repeatable)") { |v| (opts[:stop] ||= []) << v }
         o.on("--stats", "Print token counts and speed to stderr") { opts[:stats] = true }
-        revision_option(o, opts)
-        cache_dir_option(o, opts)
-        connection_options(o, opts)
-        o.on("--local-files-only", "Never use the network; answer from the cache or fail") { opts[:local_files_only] = true }
-        o.on("-q", "--quiet", "No download progress bar") { opts[:quiet] = true }
+        model_source_options(o, opts)
       end
     end
   end
