@@ -111,10 +111,33 @@ class HubConfigTest < CandleTest::HubTestCase
     assert(@server.requests.none? { |r| r[:path].start_with?("//") })
     # default
     assert_equal "https://huggingface.co", Candle::Hub.config.endpoint
-    # not an http(s) URL
+    # not an http(s) URL: refused by whatever would make a request
     assert_no_requests do
-      assert_raises(ArgumentError) { download("org/model", "config.json", endpoint: "ftp://example.com") }
-      with_env("HF_ENDPOINT" => "not a url") { assert_raises(ArgumentError) { Candle::Hub.config } }
+      assert_raises(ArgumentError) { download("org/never-fetched", "config.json", endpoint: "ftp://example.com") }
+      with_env("HF_ENDPOINT" => "not a url") do
+        assert_equal "not a url", Candle::Hub.config.endpoint
+        err = assert_raises(ArgumentError) { download("org/model", "vocab.txt", endpoint: nil, refresh: true) }
+        assert_match(/invalid Hub endpoint "not a url"/, err.message)
+      end
+    end
+  end
+
+  # Cache-only work never looks at the endpoint: a bad HF_ENDPOINT breaks
+  # neither cached_path, nor a warm download, nor the cache commands.
+  def test_cache_only_operations_ignore_hf_endpoint
+    warm = download("org/model", "config.json")
+    with_env("HF_ENDPOINT" => "ftp://not-a-hub", "HF_HUB_CACHE" => @cache) do
+      assert_no_requests do
+        assert_equal warm, Candle::Hub.cached_path("org/model", "config.json")
+        assert_equal warm, Candle::Hub.download("org/model", "config.json", progress: false)
+        assert_equal warm, Candle::Hub.download("org/model", "config.json", local_files_only: true, progress: false)
+        assert_includes Candle::Hub::Cache.scan.map(&:repo_id), "org/model"
+        assert Candle::Hub::Cache.verify("org/model").all?(&:ok?)
+        out, = Open3.capture2e({"HF_ENDPOINT" => "ftp://not-a-hub", "HF_HUB_CACHE" => @cache},
+                               RbConfig.ruby, "-I", File.expand_path("../lib", __dir__),
+                               File.expand_path("../exe/candle", __dir__), "cache", "ls")
+        assert_match(%r{org/model}, out)
+      end
     end
   end
 

@@ -17,18 +17,21 @@ module Candle
   # Options every method takes:
   #   cache_dir:, endpoint:, token:, local_files_only: (no network at all),
   #   refresh: (re-check a cached branch with one request), max_retries:,
-  #   retry_base_delay: / max_retry_wait: (seconds), progress: (nil = bar on a
+  #   retry_base_delay: / max_retry_wait: (seconds), etag_timeout: (seconds a
+  #   metadata request may take; HF_HUB_ETAG_TIMEOUT, default 10),
+  #   download_timeout: (seconds without a byte before a transfer is retried;
+  #   HF_HUB_DOWNLOAD_TIMEOUT, default 10), progress: (nil = bar on a
   #   TTY, false = none, true = bar, or a callable receiving event hashes
   #   {type: :start|:progress|:cached|:done|:retry, repo:, file:, bytes:, total:}).
   module Hub
     CONNECTION_OPTIONS = %i[cache_dir endpoint token local_files_only refresh max_retries retry_base_delay
-                            max_retry_wait].freeze
+                            max_retry_wait etag_timeout download_timeout].freeze
     REPO_TYPES = %i[model dataset space].freeze
     DEFAULT_GGUF_PREFERENCE = %w[Q4_K_M Q5_K_M Q4_K_S Q5_K_S Q4_0 Q4_1 Q5_0 Q8_0 Q6_K Q3_K_M Q2_K F16 BF16 F32].freeze
 
     # Resolved settings (never the token itself).
     Config = Struct.new(:cache_dir, :endpoint, :offline, :token_present, :max_retries, :retry_base_delay,
-                        :max_retry_wait, keyword_init: true) do
+                        :max_retry_wait, :etag_timeout, :download_timeout, keyword_init: true) do
       def offline? = offline
       def token? = token_present
     end
@@ -96,6 +99,7 @@ module Candle
                      when :local_files_only, :refresh then value ? true : false
                      when :max_retries then Integer(value)
                      when :retry_base_delay, :max_retry_wait then Float(value)
+                     when :etag_timeout, :download_timeout then positive_seconds(value, key)
                      else string(value, key.to_s)
                      end
         end
@@ -115,6 +119,13 @@ module Candle
         raise ArgumentError, "#{name} must not be empty" if value.empty?
 
         value
+      end
+
+      def positive_seconds(value, name)
+        seconds = Float(value)
+        raise ArgumentError, "#{name} must be a positive number of seconds, got #{value.inspect}" unless seconds.positive? && seconds.finite?
+
+        seconds
       end
 
       def globs(value, name)

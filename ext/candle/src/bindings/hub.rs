@@ -34,6 +34,8 @@ pub(crate) fn config(opts: RHash) -> Result<HubConfig, Error> {
         max_retries: opt(opts, "max_retries")?,
         retry_base_delay: secs(opt(opts, "retry_base_delay")?),
         max_total_wait: secs(opt(opts, "max_retry_wait")?),
+        etag_timeout: secs(opt(opts, "etag_timeout")?),
+        download_timeout: secs(opt(opts, "download_timeout")?),
         refresh: opt(opts, "refresh")?.unwrap_or(false),
     };
     HubConfig::resolve(&overrides).map_err(to_ruby)
@@ -173,6 +175,8 @@ fn config_hash(ruby: &Ruby, opts: RHash) -> Result<RHash, Error> {
     h.aset(ruby.to_symbol("max_retries"), s.max_retries)?;
     h.aset(ruby.to_symbol("retry_base_delay"), s.retry_base_delay_ms as f64 / 1000.0)?;
     h.aset(ruby.to_symbol("max_retry_wait"), s.max_total_wait_ms as f64 / 1000.0)?;
+    h.aset(ruby.to_symbol("etag_timeout"), s.etag_timeout_ms as f64 / 1000.0)?;
+    h.aset(ruby.to_symbol("download_timeout"), s.download_timeout_ms as f64 / 1000.0)?;
     Ok(h)
 }
 

@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use magnus::Ruby;
-use rb_sys::{rb_thread_call_with_gvl, rb_thread_call_without_gvl, rb_thread_check_ints};
+use rb_sys::{rb_nogvl, rb_thread_call_with_gvl, rb_thread_check_ints, RB_NOGVL_UBF_ASYNC_SAFE};
 
 use super::errors::{class_for, to_ruby};
 use crate::cancel::CancelToken;
@@ -42,19 +42,26 @@ unsafe extern "C" fn trampoline<F: FnOnce() -> R, R>(data: *mut c_void) -> *mut 
 
 /// Runs `f` with the GVL released; `None` when Ruby skipped it because an
 /// interrupt was already pending.
+///
+/// The unblocking function only stores to an atomic, so it is declared
+/// async-signal-safe: in a single-threaded program Ruby's signal handler
+/// then calls it directly on Ctrl-C, instead of Ruby starting a helper
+/// thread for every call to be able to deliver the signal.
 fn release_gvl<F: FnOnce() -> R, R>(f: F, token: &CancelToken) -> Option<R> {
     let mut call: Call<F, R> = Call { func: Some(f), out: None };
     unsafe {
-        rb_thread_call_without_gvl(
+        rb_nogvl(
             Some(trampoline::<F, R>),
             &mut call as *mut _ as *mut c_void,
             Some(unblock),
             token.as_flag_ptr() as *mut c_void,
+            RB_NOGVL_UBF_ASYNC_SAFE as i32,
         );
     }
     call.out.take()
 }
 
+/// Async-signal-safe: one atomic store.
 unsafe extern "C" fn unblock(flag: *mut c_void) {
     (*(flag as *const AtomicBool)).store(true, Ordering::SeqCst);
 }

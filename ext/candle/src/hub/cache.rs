@@ -106,6 +106,13 @@ impl RepoCache {
         self.cache.blob_path(etag)
     }
 
+    /// `<cache>/.locks/<repo folder>/<etag>.lock`, the file Python's
+    /// huggingface_hub locks (flock) around the same blob's download.
+    pub fn lock_path(&self, etag: &str) -> PathBuf {
+        let cache_dir = self.dir.parent().unwrap_or(Path::new("."));
+        cache_dir.join(".locks").join(self.repo.folder_name()).join(format!("{etag}.lock"))
+    }
+
     pub fn snapshot_dir(&self, commit: &str) -> PathBuf {
         self.cache.pointer_path(commit)
     }

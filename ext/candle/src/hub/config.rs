@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::err;
@@ -54,6 +54,10 @@ pub struct Overrides {
     pub max_retries: Option<u32>,
     pub retry_base_delay: Option<Duration>,
     pub max_total_wait: Option<Duration>,
+    /// Limit for a metadata request (connect + answer), as HF_HUB_ETAG_TIMEOUT.
+    pub etag_timeout: Option<Duration>,
+    /// Longest time without a byte of a file's body, as HF_HUB_DOWNLOAD_TIMEOUT.
+    pub download_timeout: Option<Duration>,
     /// Re-check a branch/tag with one metadata request even when cached.
     pub refresh: bool,
 }
@@ -68,10 +72,16 @@ impl fmt::Debug for Overrides {
             .field("max_retries", &self.max_retries)
             .field("retry_base_delay", &self.retry_base_delay)
             .field("max_total_wait", &self.max_total_wait)
+            .field("etag_timeout", &self.etag_timeout)
+            .field("download_timeout", &self.download_timeout)
             .field("refresh", &self.refresh)
             .finish()
     }
 }
+
+/// Python huggingface_hub's defaults for HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT.
+pub const DEFAULT_ETAG_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -96,8 +106,10 @@ impl Default for RetryPolicy {
 #[derive(Clone)]
 pub struct HubConfig {
     pub cache_dir: PathBuf,
-    /// No trailing slash.
+    /// No trailing slash. Checked only when a request is about to be made
+    /// (`check_endpoint`), so cache-only work never depends on HF_ENDPOINT.
     pub endpoint: String,
+    endpoint_error: Option<String>,
     pub token: Option<Token>,
     pub offline: bool,
     /// The HF_HUB_OFFLINE value when it is what turned offline mode on (it
@@ -105,10 +117,11 @@ pub struct HubConfig {
     pub offline_env: Option<String>,
     pub refresh: bool,
     pub retry: RetryPolicy,
-    pub connect_timeout: Duration,
-    /// Per-read timeout on a body / response.
-    pub read_timeout: Duration,
-    agent: Arc<OnceLock<ureq::Agent>>,
+    /// Connect + answer of a metadata / API request.
+    pub etag_timeout: Duration,
+    /// Connect, answer, and every read of a file's body: a transfer that
+    /// receives nothing for this long is retried.
+    pub download_timeout: Duration,
 }
 
 impl fmt::Debug for HubConfig {
@@ -121,8 +134,8 @@ impl fmt::Debug for HubConfig {
             .field("offline_env", &self.offline_env)
             .field("refresh", &self.refresh)
             .field("retry", &self.retry)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("read_timeout", &self.read_timeout)
+            .field("etag_timeout", &self.etag_timeout)
+            .field("download_timeout", &self.download_timeout)
             .finish()
     }
 }
@@ -137,20 +150,24 @@ pub struct ConfigSummary {
     pub max_retries: u32,
     pub retry_base_delay_ms: u64,
     pub max_total_wait_ms: u64,
+    pub etag_timeout_ms: u64,
+    pub download_timeout_ms: u64,
 }
 
 impl fmt::Display for ConfigSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "cache_dir={} endpoint={} token={} offline={} max_retries={} retry_base_delay_ms={} max_total_wait_ms={}",
+            "cache_dir={} endpoint={} token={} offline={} max_retries={} retry_base_delay_ms={} max_total_wait_ms={} etag_timeout_ms={} download_timeout_ms={}",
             self.cache_dir.display(),
             self.endpoint,
             if self.token_present { "present" } else { "none" },
             self.offline,
             self.max_retries,
             self.retry_base_delay_ms,
-            self.max_total_wait_ms
+            self.max_total_wait_ms,
+            self.etag_timeout_ms,
+            self.download_timeout_ms
         )
     }
 }
@@ -174,6 +191,17 @@ fn parse_env_num<T: std::str::FromStr>(
             .parse::<T>()
             .map(Some)
             .map_err(|_| err!(Argument, "invalid value {:?} for {}: expected a non-negative integer", v, name)),
+    }
+}
+
+/// A number of seconds (integer or decimal, as Python reads these variables).
+fn parse_env_secs(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option<Duration>> {
+    match non_empty(env(name)) {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Some(Duration::from_secs_f64(s))),
+            _ => Err(err!(Argument, "invalid value {:?} for {}: expected a number of seconds (0 < s <= 86400)", v, name)),
+        },
     }
 }
 
@@ -228,15 +256,9 @@ impl HubConfig {
             .or_else(|| non_empty(env("HF_ENDPOINT")))
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
         let endpoint = endpoint_raw.trim().trim_end_matches('/').to_string();
-        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
-            || endpoint.len() <= "https://".len()
-        {
-            return Err(err!(
-                Argument,
-                "invalid Hub endpoint {:?}: expected an http:// or https:// URL",
-                endpoint
-            ));
-        }
+        let endpoint_error = (!(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+            || endpoint.len() <= "https://".len())
+        .then(|| format!("invalid Hub endpoint {endpoint:?}: expected an http:// or https:// URL"));
 
         let token = if let Some(t) = &overrides.token {
             Token::new(t.clone())
@@ -272,17 +294,31 @@ impl HubConfig {
             retry.max_total_wait = Duration::from_secs(s);
         }
 
+        let etag_timeout = match overrides.etag_timeout {
+            Some(d) => d,
+            None => parse_env_secs(env, "HF_HUB_ETAG_TIMEOUT")?.unwrap_or(DEFAULT_ETAG_TIMEOUT),
+        };
+        let download_timeout = match overrides.download_timeout {
+            Some(d) => d,
+            None => parse_env_secs(env, "HF_HUB_DOWNLOAD_TIMEOUT")?.unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT),
+        };
+        for (name, d) in [("etag_timeout", etag_timeout), ("download_timeout", download_timeout)] {
+            if d.is_zero() {
+                return Err(err!(Argument, "{name} must be positive"));
+            }
+        }
+
         Ok(HubConfig {
             cache_dir,
             endpoint,
+            endpoint_error,
             token,
             offline,
             offline_env,
             refresh: overrides.refresh,
             retry,
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            agent: Arc::new(OnceLock::new()),
+            etag_timeout,
+            download_timeout,
         })
     }
 
@@ -315,20 +351,31 @@ impl HubConfig {
             max_retries: self.retry.max_retries,
             retry_base_delay_ms: self.retry.base_delay.as_millis() as u64,
             max_total_wait_ms: self.retry.max_total_wait.as_millis() as u64,
+            etag_timeout_ms: self.etag_timeout.as_millis() as u64,
+            download_timeout_ms: self.download_timeout.as_millis() as u64,
         }
     }
 
-    /// The one HTTP agent for this config (built on first use): no automatic
-    /// redirects, status codes returned as responses, timeouts set.
-    pub fn agent(&self) -> &ureq::Agent {
-        self.agent.get_or_init(|| {
+    /// An `ArgumentError` for an endpoint that is not an http(s) URL. Called
+    /// before any request, never by cache-only operations.
+    pub fn check_endpoint(&self) -> Result<()> {
+        match &self.endpoint_error {
+            Some(msg) => Err(err!(Argument, "{}", msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// The process's one HTTP agent: its connection pool keeps connections
+    /// alive across calls and files. Nothing in it depends on a config (no
+    /// automatic redirects, status codes returned as responses); timeouts and
+    /// headers are set per request.
+    pub fn agent(&self) -> &'static ureq::Agent {
+        static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+        AGENT.get_or_init(|| {
             ureq::Agent::config_builder()
                 .max_redirects(0)
                 .http_status_as_error(false)
                 .user_agent(format!("candle-rb/{}", env!("CARGO_PKG_VERSION")))
-                .timeout_connect(Some(self.connect_timeout))
-                .timeout_recv_response(Some(self.read_timeout))
-                .timeout_per_read(Some(self.read_timeout))
                 .build()
                 .into()
         })
@@ -378,8 +425,10 @@ mod tests {
         assert_eq!(resolve(&[("HF_ENDPOINT", "http://mirror/")], &o).endpoint, "http://mirror");
         let oe = Overrides { endpoint: Some("http://x:1//".into()), ..Default::default() };
         assert_eq!(resolve(&[("HF_ENDPOINT", "http://mirror/")], &oe).endpoint, "http://x:1");
-        let e = HubConfig::resolve_with(&env_of(&[("HF_ENDPOINT", "ftp://x")]), Some("/h".into()), &o).unwrap_err();
-        assert_eq!(e.kind, crate::error::ErrorKind::Argument);
+        // a bad endpoint is an error only for work that makes requests
+        let c = resolve(&[("HF_ENDPOINT", "ftp://x")], &o);
+        assert_eq!(c.check_endpoint().unwrap_err().kind, crate::error::ErrorKind::Argument);
+        resolve(&[], &o).check_endpoint().unwrap();
         for v in ["1", "true", "YES", "On"] {
             assert!(resolve(&[("HF_HUB_OFFLINE", v)], &o).offline, "{v}");
         }
@@ -408,6 +457,23 @@ mod tests {
         assert_eq!(resolve(&[("CANDLE_HUB_MAX_RETRIES", "2")], &oo).retry.max_retries, 9);
         let e = HubConfig::resolve_with(&env_of(&[("CANDLE_HUB_MAX_RETRIES", "x")]), Some("/h".into()), &o).unwrap_err();
         assert_eq!(e.kind, crate::error::ErrorKind::Argument);
+    }
+
+    #[test]
+    fn hub_config_timeouts_follow_python_variables() {
+        let o = Overrides::default();
+        let c = resolve(&[], &o);
+        assert_eq!((c.etag_timeout, c.download_timeout), (Duration::from_secs(10), Duration::from_secs(10)));
+        let c = resolve(&[("HF_HUB_ETAG_TIMEOUT", "2"), ("HF_HUB_DOWNLOAD_TIMEOUT", "0.5")], &o);
+        assert_eq!((c.etag_timeout, c.download_timeout), (Duration::from_secs(2), Duration::from_millis(500)));
+        let ot = Overrides { download_timeout: Some(Duration::from_secs(3)), ..Default::default() };
+        assert_eq!(resolve(&[("HF_HUB_DOWNLOAD_TIMEOUT", "7")], &ot).download_timeout, Duration::from_secs(3));
+        for bad in ["x", "0", "-1", "inf"] {
+            let e = HubConfig::resolve_with(&env_of(&[("HF_HUB_DOWNLOAD_TIMEOUT", bad)]), Some("/h".into()), &o).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::Argument, "{bad}");
+        }
+        let zero = Overrides { etag_timeout: Some(Duration::ZERO), ..Default::default() };
+        assert!(HubConfig::resolve_with(&env_of(&[]), Some("/h".into()), &zero).is_err());
     }
 
     #[test]

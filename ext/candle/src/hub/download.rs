@@ -85,9 +85,12 @@ pub fn cached_path(cfg: &HubConfig, req: &FileRequest) -> Result<Option<PathBuf>
     Ok(rc.resolve_commit(&req.revision).and_then(|commit| rc.cached_file(&commit, &req.filename)))
 }
 
-/// Exclusive advisory lock on `blobs/<etag>.lock`; the lock file is removed
-/// (while still held) on drop. After `flock` succeeds we check that the path
-/// still names the locked inode, so removal cannot let two holders in.
+/// Exclusive advisory lock (`flock`, as Python's filelock takes it) on
+/// `.locks/<repo folder>/<etag>.lock`, the file huggingface_hub locks for the
+/// same blob, so a Python and a Ruby process never download it at once. The
+/// lock file is removed (while still held) on drop. After `flock` succeeds we
+/// check that the path still names the locked inode (filelock checks the
+/// same), so removal cannot let two holders in.
 struct BlobLock {
     path: PathBuf,
     file: Option<fs::File>,
@@ -175,7 +178,7 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
 
     let ask = pinned.unwrap_or_else(|| req.revision.clone());
     let moves_ref = !is_commit(&ask);
-    let client = Client::new(cfg);
+    let client = Client::new(cfg)?;
     let t = Target { repo_id: &req.repo_id, revision: &ask, filename: &req.filename };
     let repo = rc.repo_at(&ask);
     let meta = match client.metadata(&repo, &t, progress, cancel)? {
@@ -197,13 +200,24 @@ pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink,
         cached_event(&blob);
     } else {
         fs::create_dir_all(&blobs_dir).map_err(|e| io_err("cannot create", &blobs_dir, e))?;
-        let _lock = lock_blob(&blobs_dir.join(format!("{}.lock", meta.etag)), cancel)?;
+        let lock_path = rc.lock_path(&meta.etag);
+        if let Some(dir) = lock_path.parent() {
+            fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, e))?;
+        }
+        let _lock = lock_blob(&lock_path, cancel)?;
         if blob.is_file() {
             cached_event(&blob);
         } else {
             progress.event(ProgressEvent::Start { repo: req.repo_id.clone(), file: req.filename.clone(), total: meta.size });
             let incomplete = blobs_dir.join(format!("{}.incomplete", meta.etag));
-            client.download_body(&t, &meta, &incomplete, progress, cancel)?;
+            if let Err(e) = client.download_body(&t, &meta, &incomplete, progress, cancel) {
+                // Bytes already received are kept for a resume; an empty
+                // partial file is only litter.
+                if fs::metadata(&incomplete).is_ok_and(|m| m.len() == 0) {
+                    let _ = fs::remove_file(&incomplete);
+                }
+                return Err(e);
+            }
             fs::rename(&incomplete, &blob).map_err(|e| io_err("cannot move download into", &blob, e))?;
             progress.event(ProgressEvent::Done {
                 repo: req.repo_id.clone(),

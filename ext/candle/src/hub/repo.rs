@@ -400,12 +400,12 @@ pub fn safetensors_shards(index: &Path) -> Result<Vec<String>> {
 }
 
 fn fetch_listing(cfg: &HubConfig, cache: &RepoCache, revision: &str, cancel: &CancelToken) -> Result<(String, Vec<String>)> {
-    let client = Client::new(cfg);
+    let client = Client::new(cfg)?;
     let t = Target { repo_id: &cache.repo_id, revision, filename: "" };
-    let info = client.repo_info(&cache.repo_at(revision), &t, &NoProgress, cancel)?;
-    for f in &info.files {
-        validate_filename(f)?;
-    }
+    let mut info = client.repo_info(&cache.repo_at(revision), &t, &NoProgress, cancel)?;
+    // A name `download` would refuse (it could not be a cache path) is left
+    // out of the listing rather than making the whole repo unusable.
+    info.files.retain(|f| validate_filename(f).is_ok());
     Ok((info.sha, info.files))
 }
 

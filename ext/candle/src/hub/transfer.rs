@@ -1,10 +1,19 @@
 //! HTTP transfer with ureq 3: metadata request, body download with resume,
 //! retries (Retry-After, exponential backoff + jitter), sha256 check,
 //! cancellation, typed errors. The token is sent only to the endpoint's origin.
+//!
+//! Every blocking network step (DNS, connect, waiting for an answer, each
+//! read of a body) runs on a thread of its own while the caller's thread
+//! waits on a channel and watches the cancel token, so an interrupt ends any
+//! phase within `POLL`. An abandoned thread owns nothing but its connection
+//! and ends on its own timeouts (HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT).
+//! For bodies this is also a pipeline: the reader thread receives while the
+//! caller writes and hashes the previous chunk.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use hf_hub::Repo;
@@ -21,6 +30,11 @@ use crate::hub::download::{ProgressEvent, ProgressSink};
 use crate::hub::validate::validate_server_token;
 
 const CHUNK: usize = 1 << 20;
+/// Size of one read buffer of the body pipeline, and how many may be in flight.
+const BODY_BUF: usize = 256 << 10;
+const BODY_BUFS_IN_FLIGHT: usize = 8;
+/// How often a waiting caller looks at its cancel token.
+const POLL: Duration = Duration::from_millis(20);
 const PROGRESS_BYTES: u64 = 1 << 20;
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_REDIRECTS: usize = 10;
@@ -209,6 +223,61 @@ fn io_fatal(what: &str, path: &Path, e: std::io::Error) -> Fail {
     Fail::Fatal(err!(Download, "{} {}: {}", what, path.display(), e))
 }
 
+/// Runs a blocking network step on a thread of its own and waits for it while
+/// watching `cancel`: an interrupt returns `Interrupted` within `POLL` and
+/// leaves the thread to end on its own timeouts.
+fn off_thread<T: Send + 'static>(cancel: &CancelToken, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    cancel.check()?;
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("candle-hub-http".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| err!(Download, "cannot start a network thread: {}", e))?;
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(v) => return Ok(v),
+            Err(RecvTimeoutError::Timeout) => cancel.check()?,
+            Err(RecvTimeoutError::Disconnected) => return Err(err!(Download, "a network thread panicked")),
+        }
+    }
+}
+
+enum Chunk {
+    /// A buffer and how many of its bytes were read.
+    Data(Vec<u8>, usize),
+    End,
+    Failed(std::io::Error),
+}
+
+/// Reads a body on its own thread into recycled buffers. The caller hands
+/// each buffer back on the returned sender once it has written it.
+fn spawn_body_reader(mut reader: impl Read + Send + 'static) -> Result<(Receiver<Chunk>, SyncSender<Vec<u8>>)> {
+    let (tx, rx) = mpsc::sync_channel::<Chunk>(BODY_BUFS_IN_FLIGHT);
+    let (back_tx, back_rx) = mpsc::sync_channel::<Vec<u8>>(BODY_BUFS_IN_FLIGHT + 1);
+    std::thread::Builder::new()
+        .name("candle-hub-body".into())
+        .spawn(move || loop {
+            let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BODY_BUF]);
+            let chunk = loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break Chunk::End,
+                    Ok(n) => break Chunk::Data(buf, n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => break Chunk::Failed(e),
+                }
+            };
+            let last = !matches!(chunk, Chunk::Data(..));
+            // The caller is gone (interrupted, or failed): stop reading.
+            if tx.send(chunk).is_err() || last {
+                return;
+            }
+        })
+        .map_err(|e| err!(Download, "cannot start a network thread: {}", e))?;
+    Ok((rx, back_tx))
+}
+
 /// The transfer client: borrows the config's single agent.
 pub struct Client<'a> {
     cfg: &'a HubConfig,
@@ -216,8 +285,10 @@ pub struct Client<'a> {
 }
 
 impl<'a> Client<'a> {
-    pub fn new(cfg: &'a HubConfig) -> Self {
-        Self { cfg, endpoint_origin: origin(&cfg.endpoint) }
+    /// Fails (`ArgumentError`) when the endpoint is not an http(s) URL.
+    pub fn new(cfg: &'a HubConfig) -> Result<Self> {
+        cfg.check_endpoint()?;
+        Ok(Self { cfg, endpoint_origin: origin(&cfg.endpoint) })
     }
 
     /// `{endpoint}/{repo.url()}/resolve/{revision}/{file}`, both percent-encoded
@@ -235,7 +306,9 @@ impl<'a> Client<'a> {
     }
 
     /// GET, with `Authorization` only when `url` is on the endpoint's origin.
-    fn get(&self, url: &str, range: Option<&str>) -> std::result::Result<Response<Body>, Fail> {
+    /// `timeout` bounds connecting, waiting for the answer and each read of
+    /// its body; `cancel` ends the wait at once.
+    fn get(&self, url: &str, range: Option<&str>, timeout: Duration, cancel: &CancelToken) -> std::result::Result<Response<Body>, Fail> {
         // As huggingface_hub does: a server that compresses a ranged reply
         // would break resumes and size checks (and ureq would inflate it).
         let mut rb = self.cfg.agent().get(url).header("Accept-Encoding", "identity");
@@ -247,7 +320,13 @@ impl<'a> Client<'a> {
                 rb = rb.header("Authorization", format!("Bearer {}", t.expose()));
             }
         }
-        rb.call().map_err(conn_fail)
+        let rb = rb
+            .config()
+            .timeout_connect(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_per_read(Some(timeout))
+            .build();
+        off_thread(cancel, move || rb.call())?.map_err(conn_fail)
     }
 
     fn status_fail(&self, resp: &Response<Body>, t: &Target) -> Fail {
@@ -393,10 +472,11 @@ impl<'a> Client<'a> {
         Ok((etag, commit))
     }
 
-    fn metadata_once(&self, t: &Target, first_url: &str) -> std::result::Result<MetaOutcome, Fail> {
+    fn metadata_once(&self, t: &Target, first_url: &str, cancel: &CancelToken) -> std::result::Result<MetaOutcome, Fail> {
+        let timeout = self.cfg.etag_timeout;
         let mut url = first_url.to_string();
         for _ in 0..MAX_REDIRECTS {
-            let resp = self.get(&url, Some("bytes=0-0"))?;
+            let resp = self.get(&url, Some("bytes=0-0"), timeout, cancel)?;
             let st = resp.status().as_u16();
             if matches!(st, 301 | 302 | 303 | 307 | 308) {
                 let loc = header(&resp, "location")
@@ -410,7 +490,7 @@ impl<'a> Client<'a> {
                 let size = match header(&resp, "x-linked-size").and_then(|s| s.parse::<u64>().ok()) {
                     Some(n) => n,
                     None => {
-                        let r2 = self.get(&loc, Some("bytes=0-0"))?;
+                        let r2 = self.get(&loc, Some("bytes=0-0"), timeout, cancel)?;
                         match r2.status().as_u16() {
                             206 => content_range(&r2).and_then(|c| c.1),
                             200 => r2.body().content_length(),
@@ -451,7 +531,7 @@ impl<'a> Client<'a> {
     /// Metadata request (`Range: bytes=0-0`), with retries.
     pub fn metadata(&self, repo: &Repo, t: &Target, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<MetaOutcome> {
         let url = self.resolve_url(repo, t.filename);
-        self.retrying(t, progress, cancel, || self.metadata_once(t, &url))
+        self.retrying(t, progress, cancel, || self.metadata_once(t, &url, cancel))
     }
 
     /// `GET {endpoint}/api/{models|datasets|spaces}/{repo}/revision/{rev}`.
@@ -460,7 +540,7 @@ impl<'a> Client<'a> {
         let once = || -> std::result::Result<RepoInfo, Fail> {
             let mut url = first.clone();
             for _ in 0..MAX_REDIRECTS {
-                let resp = self.get(&url, None)?;
+                let resp = self.get(&url, None, self.cfg.etag_timeout, cancel)?;
                 let st = resp.status().as_u16();
                 if matches!(st, 301 | 302 | 303 | 307 | 308) {
                     let loc = header(&resp, "location")
@@ -471,12 +551,8 @@ impl<'a> Client<'a> {
                 if st != 200 {
                     return Err(self.status_fail(&resp, t));
                 }
-                let v: serde_json::Value = resp
-                    .into_body()
-                    .into_with_config()
-                    .limit(256 << 20)
-                    .read_json()
-                    .map_err(|e| Fail::Retry { reason: format!("bad repository info answer: {e}"), after: None, rate_limited: false })?;
+                let read = off_thread(cancel, move || resp.into_body().into_with_config().limit(256 << 20).read_json::<serde_json::Value>())?;
+                let v = read.map_err(|e| Fail::Retry { reason: format!("bad repository info answer: {e}"), after: None, rate_limited: false })?;
                 let sha = v
                     .get("sha")
                     .and_then(|s| s.as_str())
@@ -531,7 +607,6 @@ impl<'a> Client<'a> {
         }
         let total = meta.size;
         let mut last_emit = (Instant::now(), have);
-        let mut buf = vec![0u8; CHUNK];
 
         let restart = |file: &mut File, hasher: &mut Sha256, have: &mut u64| -> std::result::Result<(), Fail> {
             file.set_len(0).map_err(|e| io_fatal("cannot truncate", incomplete, e))?;
@@ -546,7 +621,7 @@ impl<'a> Client<'a> {
                 return Ok(()); // complete, or an empty file: nothing to request
             }
             let range = format!("bytes={have}-");
-            let resp = self.get(&meta.body_url, Some(&range))?;
+            let resp = self.get(&meta.body_url, Some(&range), self.cfg.download_timeout, cancel)?;
             match resp.status().as_u16() {
                 206 => {
                     if content_range(&resp).map(|c| c.0) != Some(have) {
@@ -568,23 +643,34 @@ impl<'a> Client<'a> {
                 }
                 _ => return Err(self.status_fail(&resp, t)),
             }
-            let mut reader = resp.into_body().into_reader();
+            let (chunks, give_back) = spawn_body_reader(resp.into_body().into_reader())?;
             let mut written_back = have;
             loop {
-                cancel.check()?;
-                let n = match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) => {
-                        return Err(Fail::Retry {
-                            reason: format!("connection lost after {have} of {total} bytes: {e}"),
-                            after: None,
-                            rate_limited: false,
-                        })
+                let (data, n) = match chunks.recv_timeout(POLL) {
+                    Ok(Chunk::Data(data, n)) => (data, n),
+                    Ok(Chunk::End) => break,
+                    Ok(Chunk::Failed(e)) => {
+                        let stalled = matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+                            || e.get_ref().and_then(|x| x.downcast_ref::<ureq::Error>()).is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+                        let what = if stalled {
+                            format!("no data for {:.1}s (HF_HUB_DOWNLOAD_TIMEOUT) after {have} of {total} bytes", self.cfg.download_timeout.as_secs_f64())
+                        } else {
+                            format!("connection lost after {have} of {total} bytes: {e}")
+                        };
+                        return Err(Fail::Retry { reason: what, after: None, rate_limited: false });
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        cancel.check()?;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return Err(Fail::Retry { reason: "the body reader stopped".into(), after: None, rate_limited: false })
                     }
                 };
-                file.write_all(&buf[..n]).map_err(|e| io_fatal("cannot write", incomplete, e))?;
-                hasher.update(&buf[..n]);
+                cancel.check()?;
+                file.write_all(&data[..n]).map_err(|e| io_fatal("cannot write", incomplete, e))?;
+                hasher.update(&data[..n]);
+                let _ = give_back.try_send(data);
                 have += n as u64;
                 if have - written_back >= WRITEBACK_BYTES {
                     start_writeback(&file, written_back, have - written_back);

@@ -4,6 +4,9 @@
 use crate::err;
 use crate::error::Result;
 
+/// Longest name of one file or directory (ext4, APFS, NTFS: 255 bytes).
+const MAX_COMPONENT: usize = 255;
+
 fn bad_char(c: char) -> bool {
     c == '\0' || c == '\\' || c.is_control()
 }
@@ -39,6 +42,16 @@ fn check_path(what: &str, value: &str, max_len: usize) -> Result<()> {
         }
         if part == "." || part == ".." {
             return Err(err!(Argument, "invalid {what} {:?}: '.' and '..' components are not allowed", value));
+        }
+        // File systems limit one name to 255 bytes: refuse before any request
+        // rather than fail when the file is written.
+        if part.len() > MAX_COMPONENT {
+            return Err(err!(
+                Argument,
+                "invalid {what}: the path component {:?}... is {} bytes long (at most {MAX_COMPONENT})",
+                part.chars().take(40).collect::<String>(),
+                part.len()
+            ));
         }
     }
     Ok(())
@@ -124,5 +137,9 @@ mod tests {
             assert_eq!(validate_revision(bad).unwrap_err().kind, ErrorKind::Argument, "{bad:?}");
             assert_eq!(validate_filename(bad).unwrap_err().kind, ErrorKind::Argument, "{bad:?}");
         }
+        let long = "é".repeat(128); // 256 bytes
+        assert_eq!(validate_filename(&format!("dir/{long}.json")).unwrap_err().kind, ErrorKind::Argument);
+        assert_eq!(validate_filename(&format!("{long}/x")).unwrap_err().kind, ErrorKind::Argument);
+        validate_filename(&format!("{}/{}", "a".repeat(255), "b".repeat(255))).unwrap();
     }
 }
