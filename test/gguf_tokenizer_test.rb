@@ -73,7 +73,7 @@ class GgufTokenizerTest < Minitest::Test
 
   # ------------------------------------------------------- real model GGUFs
 
-  def smollm = (@smollm ||= Candle::Tokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"))
+  def smollm = (@smollm ||= Candle::Tokenizer.from_pretrained("candle-test/SmolLM2-135M-Instruct-GGUF"))
   def qwen25 = (@qwen25 ||= Candle::Tokenizer.from_pretrained("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF"))
 
   def reference_texts
@@ -83,7 +83,7 @@ class GgufTokenizerTest < Minitest::Test
 
   def test_smollm2_gguf_tokenizer_equals_its_tokenizer_json
     json = Candle::Tokenizer.from_pretrained("candle-test/SmolLM2-135M-Instruct-safetensors")
-    assert_match(/SmolLM2-135M-Instruct\.Q4_1\.gguf from HuggingFaceTB/, smollm.source)
+    assert_match(/SmolLM2-135M-Instruct\.Q4_1\.gguf from candle-test\/SmolLM2-135M-Instruct-GGUF/, smollm.source)
     diffs = reference_texts.reject do |t|
       smollm.encode(t, add_special_tokens: false).ids == json.encode(t, add_special_tokens: false).ids
     end
@@ -112,7 +112,7 @@ class GgufTokenizerTest < Minitest::Test
   end
 
   def test_gguf_repo_loads_offline_without_asking_for_tokenizer_files
-    tok = Candle::Tokenizer.from_pretrained("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", local_files_only: true)
+    tok = Candle::Tokenizer.from_pretrained("candle-test/SmolLM2-135M-Instruct-GGUF", local_files_only: true)
     assert_equal smollm.encode("Hello").ids, tok.encode("Hello").ids
   end
 

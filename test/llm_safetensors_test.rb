@@ -9,7 +9,7 @@ require "tmpdir"
 
 class LLMSafetensorsTest < Minitest::Test
   SMOLLM_ST = "candle-test/SmolLM2-135M-Instruct-safetensors"
-  SMOLLM_GGUF = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
+  SMOLLM_GGUF = "candle-test/SmolLM2-135M-Instruct-GGUF"
   MESSAGES = [{ role: "system", content: "You are a helpful assistant." },
               { role: "user", content: "What is the capital of France?" }].freeze
 

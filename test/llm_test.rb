@@ -9,7 +9,7 @@ require "tmpdir"
 
 class LLMTest < Minitest::Test
   TINY = "candle-test/tiny-random-llama-gguf"
-  SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
+  SMOLLM = "candle-test/SmolLM2-135M-Instruct-GGUF"
   QWEN = "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF"
 
   def self.model(id) = (@models ||= {})[id] ||= Candle::LLM.from_pretrained(id)

@@ -2,14 +2,13 @@
 
 # Plain Ruby: needs neither the native extension nor the staged models.
 require "minitest/autorun"
-$LOAD_PATH.unshift File.expand_path("../lib", __dir__)
-require "candle/manifest"
+require_relative "support/manifest"
 
 class ManifestTest < Minitest::Test
   REQUIRED = %w[
     sentence-transformers/all-MiniLM-L6-v2
-    bert-base-uncased
-    HuggingFaceTB/SmolLM2-135M-Instruct-GGUF
+    candle-test/bert-base-uncased-tokenizer
+    candle-test/SmolLM2-135M-Instruct-GGUF
     Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF
     candle-test/tiny-random-llama-gguf
     candle-test/splade-tiny
@@ -154,7 +153,7 @@ class ManifestTest < Minitest::Test
     assert_equal Candle::Manifest::DEFAULT_PATH, path
     missing = REQUIRED - m.repo_ids
     assert_empty missing, "test/model_manifest.txt lacks #{missing.join(', ')}"
-    assert_equal "SmolLM2-135M-Instruct.Q4_1.gguf", m["HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"].gguf
+    assert_equal "SmolLM2-135M-Instruct.Q4_1.gguf", m["candle-test/SmolLM2-135M-Instruct-GGUF"].gguf
     assert_equal "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", m["Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF"].gguf
     assert_equal "tiny.gguf", m["candle-test/tiny-random-llama-gguf"].gguf
     minilm = m["sentence-transformers/all-MiniLM-L6-v2"]

@@ -11,8 +11,15 @@ ENV["CANDLE_TEST_NATIVES"] = "1"
 ENV["HF_HUB_OFFLINE"] = "1"
 ENV.delete("HF_ENDPOINT")
 
+# ...against its own HuggingFace cache, the one `rake models:prewarm` fills
+# (~/.cache/candle-test-hub/hf-cache), never the user's unless asked for with
+# CANDLE_TEST_HF_CACHE=user: HF_HUB_CACHE wins over HF_HOME / XDG_CACHE_HOME.
+require_relative "support/test_hf_cache"
+CandleTest::TestHFCache.apply!
+
 $LOAD_PATH.unshift File.expand_path("../lib", __dir__)
 require "candle"
+require_relative "support/manifest"
 require "json"
 require "minitest/autorun"
 

@@ -10,7 +10,7 @@ class TokenizerTest < Minitest::Test
   def self.cached(id) = (@cached ||= {})[id] ||= Candle::Tokenizer.from_pretrained(id)
   def cached(id) = self.class.cached(id)
 
-  def bert = cached("bert-base-uncased")
+  def bert = cached("candle-test/bert-base-uncased-tokenizer")
   def qwen = cached("candle-test/qwen3-tokenizer")
   def llama3 = cached("candle-test/llama3-tokenizer")
 
@@ -68,7 +68,7 @@ class TokenizerTest < Minitest::Test
   end
 
   def test_padding_and_truncation
-    tok = Candle::Tokenizer.from_pretrained("bert-base-uncased")
+    tok = Candle::Tokenizer.from_pretrained("candle-test/bert-base-uncased-tokenizer")
     assert_nil tok.padding
     tok.enable_padding
     batch = tok.encode_batch(["hello", "hello big world"])
@@ -150,8 +150,8 @@ class TokenizerTest < Minitest::Test
   end
 
   def test_from_file_and_from_vocab
-    json = Candle::Hub.cached_path("bert-base-uncased", "tokenizer.json")
-    vocab = Candle::Hub.cached_path("bert-base-uncased", "vocab.txt")
+    json = Candle::Hub.cached_path("candle-test/bert-base-uncased-tokenizer", "tokenizer.json")
+    vocab = Candle::Hub.cached_path("candle-test/bert-base-uncased-tokenizer", "vocab.txt")
     assert_equal bert.encode("Hello world").ids, Candle::Tokenizer.from_file(json).encode("Hello world").ids
     assert_equal bert.encode("Hello world").ids, Candle::Tokenizer.from_vocab(vocab).encode("Hello world").ids
     assert_equal bert.encode("Hello world").ids, Candle::Tokenizer.from_file(Pathname(json)).encode("Hello world").ids

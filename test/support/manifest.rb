@@ -2,10 +2,12 @@
 
 require "digest"
 
+# Test tooling, not part of the gem: the model manifest of the test suite,
+# read by script/download_test_models.rb and the tests.
 module Candle
   # Candle::Error normally comes from candle/errors.rb; define it here too (same
   # superclass, so reopening later is no conflict) so that this file stays
-  # loadable on its own, without the native extension.
+  # loadable on its own, without the native extension (test/manifest_test.rb).
   class Error < StandardError; end unless const_defined?(:Error, false)
 
   # A malformed line in a model manifest; the message starts with "path:LINE: ".
@@ -16,8 +18,8 @@ module Candle
   #
   #   # comment
   #   sentence-transformers/all-MiniLM-L6-v2 files:*.json,model.safetensors,vocab.txt
-  #   HuggingFaceTB/SmolLM2-135M-Instruct-GGUF gguf:SmolLM2-135M-Instruct.Q4_1.gguf
-  #   bert-base-uncased revision:main
+  #   candle-test/SmolLM2-135M-Instruct-GGUF gguf:SmolLM2-135M-Instruct.Q4_1.gguf
+  #   candle-test/bert-base-uncased-tokenizer revision:main
   #
   # Fields after the repo id, separated by whitespace:
   #   gguf:FILE      one GGUF file (must end in .gguf)
@@ -30,7 +32,7 @@ module Candle
   class Manifest
     include Enumerable
 
-    DEFAULT_PATH = File.expand_path("../../test/model_manifest.txt", __dir__)
+    DEFAULT_PATH = File.expand_path("../model_manifest.txt", __dir__)
     FIELDS = %w[gguf files revision].freeze
     # Hub rules: [A-Za-z0-9._-], at most one "/", no "--" or ".." and no
     # leading/trailing "-" or "." in a part, at most 96 characters.
