@@ -1,9 +1,11 @@
 # frozen_string_literal: true
 
 require_relative "support/hub_test_case"
+require_relative "support/python_hub"
 
 # Candle::Hub.download against the local Hub server: cache layout, warm cache,
-# offline mode, negative cache, errors, input validation, progress events.
+# offline mode, negative cache, errors, input validation, progress events; and
+# the cache shared both ways with Python's huggingface_hub (the real client).
 class HubDownloadTest < CandleTest::HubTestCase
   def setup
     super
@@ -12,7 +14,9 @@ class HubDownloadTest < CandleTest::HubTestCase
 
   # ------------------------------------------------------------ layout
 
-  def test_small_file_layout_matches_python_huggingface_hub
+  # The layout huggingface_hub writes, spelled out; the tests under "shared with
+  # Python" below check it against the real client.
+  def test_small_file_layout
     path = assert_requests(2) { download("org/model", "config.json") }
     dir = repo_dir("org/model")
     blob = git_sha1(CONFIG_JSON)
@@ -104,6 +108,155 @@ class HubDownloadTest < CandleTest::HubTestCase
     assert_equal [git_sha1("{}")], blobs("org/dup")
     assert_equal File.realpath(a), File.realpath(c)
     assert_equal ["#{commit}/a.json", "#{commit}/b/c.json"], snapshot_files("org/dup")
+  end
+
+  # ------------------------------------------------------------ shared with Python's huggingface_hub
+
+  SHARED_FILES = {
+    "config.json" => CONFIG_JSON,
+    "tokenizer.json" => TOKENIZER_JSON,
+    "1_Pooling/config.json" => POOLING_JSON,
+    "dir with space/données.json" => %({"é": 1})
+  }.freeze
+  SHARED_MAIN_CONFIG = %({"hidden_size": 16, "model_type": "bert"})
+
+  # org/shared: v1.0 (tag) = SHARED_FILES + an LFS file; main = v1.0 with another config.json.
+  def add_shared_repo
+    v1 = @server.add_repo("org/shared", files: SHARED_FILES.merge("model.safetensors" => weights), tags: ["v1.0"])
+    main = @server.update_repo("org/shared", files: { "config.json" => SHARED_MAIN_CONFIG })
+    refute_equal v1, main
+    [v1, main]
+  end
+
+  def shared_contents = SHARED_FILES.merge("model.safetensors" => weights)
+
+  def sha256(bytes) = Digest::SHA256.hexdigest(bytes)
+
+  def python_hub(ops, env)
+    out = CandleTest::PythonHub.run(ops, env: { "HF_HUB_CACHE" => @cache }.merge(env), home: @tmp)
+    assert_equal CandleTest::PythonHub.pinned_version, out["version"], "the venv's huggingface_hub is not the pinned one"
+    assert_equal ops.size, out["results"].size
+    out["results"]
+  end
+
+  # Candle's Cache.scan in the shape of python_hub.py's scan_cache_dir op.
+  def ruby_scan
+    Candle::Hub::Cache.scan(cache_dir: @cache).map do |repo|
+      {
+        "repo_id" => repo.repo_id, "repo_type" => repo.repo_type.to_s, "repo_path" => repo.path,
+        "size_on_disk" => repo.size, "nb_files" => repo.nb_files, "refs" => repo.refs,
+        "revisions" => repo.revisions.sort_by(&:commit).map do |rev|
+          {
+            "commit_hash" => rev.commit, "snapshot_path" => File.join(repo.path, "snapshots", rev.commit),
+            "size_on_disk" => rev.size, "refs" => rev.refs.sort,
+            "files" => rev.files.map { |f| { "name" => f.name, "blob_path" => f.blob, "size_on_disk" => f.size } }
+                            .sort_by { |f| f["name"] }
+          }
+        end
+      }
+    end
+  end
+
+  def expected_blob(name, bytes)
+    File.join(repo_dir("org/shared"), "blobs", name.end_with?(".safetensors") ? sha256(bytes) : git_sha1(bytes))
+  end
+
+  # Candle writes (from the local Hub), Python reads the cache offline.
+  def test_python_huggingface_hub_reads_what_candle_downloaded
+    v1, main = add_shared_repo
+    snapshot = Candle::Hub.snapshot("org/shared", revision: "v1.0", **hub_opts)
+    ruby = shared_contents.keys.to_h { |name| [name, download("org/shared", name, revision: "v1.0")] }
+    ruby_main = download("org/shared", "config.json")
+    assert_raises(Candle::EntryNotFoundError) { download("org/shared", "missing.json") }
+    requests = @server.requests.size
+
+    ops = shared_contents.keys.map { |f| { op: "hf_hub_download", repo_id: "org/shared", filename: f, revision: "v1.0" } }
+    ops += [
+      { op: "hf_hub_download", repo_id: "org/shared", filename: "config.json" },
+      { op: "hf_hub_download", repo_id: "org/shared", filename: "tokenizer.json", revision: v1 },
+      { op: "hf_hub_download", repo_id: "org/shared", filename: "tokenizer.json" },
+      { op: "try_to_load_from_cache", repo_id: "org/shared", filename: "missing.json" },
+      { op: "try_to_load_from_cache", repo_id: "org/shared", filename: "1_Pooling/config.json", revision: "v1.0" },
+      { op: "snapshot_download", repo_id: "org/shared", revision: "v1.0" },
+      { op: "scan_cache_dir" }
+    ]
+    res = python_hub(ops, "HF_HUB_OFFLINE" => "1")
+    assert_equal requests, @server.requests.size, "Python must read the cache with no request"
+
+    shared_contents.each_with_index do |(name, bytes), i|
+      assert_equal({ "path" => ruby[name], "sha256" => sha256(bytes) }, res[i], name)
+      assert_equal File.join(repo_dir("org/shared"), "snapshots", v1, name), ruby[name]
+    end
+    main_config, by_commit, not_in_main, missing, pooling, snap, scan = res.drop(shared_contents.size)
+    assert_equal({ "path" => ruby_main, "sha256" => sha256(SHARED_MAIN_CONFIG) }, main_config)
+    assert_equal File.join(repo_dir("org/shared"), "snapshots", main, "config.json"), ruby_main
+    assert_equal ruby["tokenizer.json"], by_commit["path"]
+    # main's snapshot holds only config.json: neither client may serve tokenizer.json@main offline
+    assert_equal "LocalEntryNotFoundError", not_in_main["error"], not_in_main.inspect
+    assert_nil Candle::Hub.cached_path("org/shared", "tokenizer.json", cache_dir: @cache)
+    # Candle's .no_exist marker is Python's answer too: the file is known not to exist
+    assert_equal({ "no_exist" => true }, missing)
+    assert_equal({ "path" => ruby["1_Pooling/config.json"] }, pooling)
+    assert_equal({ "path" => snapshot }, snap)
+
+    assert_equal [], scan["warnings"]
+    assert_equal ruby_scan, scan["repos"]
+    repo = scan["repos"].first
+    assert_equal({ "main" => main, "v1.0" => v1 }, repo["refs"])
+    assert_equal [main, v1].sort, repo["revisions"].map { |r| r["commit_hash"] }
+    v1_files = repo["revisions"].find { |r| r["commit_hash"] == v1 }["files"]
+    assert_equal(shared_contents.map { |n, b| { "name" => n, "blob_path" => expected_blob(n, b), "size_on_disk" => b.bytesize } }
+                                .sort_by { |f| f["name"] }, v1_files)
+  end
+
+  # Python downloads (from the same local Hub), Candle reads the cache with no request.
+  def test_candle_reads_what_python_huggingface_hub_downloaded
+    v1, main = add_shared_repo
+    # The Hub redirects LFS files to a CDN on another host; huggingface_hub only
+    # follows a same-host redirect on its HEAD (and then misses X-Repo-Commit).
+    @server.cdn_host = "localhost"
+    ops = shared_contents.keys.map { |f| { op: "hf_hub_download", repo_id: "org/shared", filename: f, revision: "v1.0" } }
+    ops += [
+      { op: "hf_hub_download", repo_id: "org/shared", filename: "config.json" },
+      { op: "hf_hub_download", repo_id: "org/shared", filename: "missing.json" },
+      { op: "scan_cache_dir" }
+    ]
+    res = python_hub(ops, "HF_ENDPOINT" => @server.url)
+    refute_empty @server.requests, "Python must have downloaded from the local Hub"
+    assert(@server.requests.all? { |r| r[:authorization].nil? }, "Python sent a token: #{@server.requests.inspect}")
+    assert_includes @server.requests.map { |r| r[:path] }, "/cdn/org/shared/#{sha256(weights)}?file=model.safetensors"
+
+    before = @server.requests.size
+    shared_contents.each_with_index do |(name, bytes), i|
+      py = res[i]
+      assert_equal File.join(repo_dir("org/shared"), "snapshots", v1, name), py["path"], name
+      assert_equal sha256(bytes), py["sha256"], name
+      path = download("org/shared", name, revision: "v1.0", local_files_only: true)
+      assert_equal py["path"], path
+      assert_equal sha256(bytes), Digest::SHA256.file(path).hexdigest
+      assert_equal path, Candle::Hub.cached_path("org/shared", name, revision: v1, cache_dir: @cache)
+    end
+    main_config, missing, scan = res.drop(shared_contents.size)
+    assert_equal "RemoteEntryNotFoundError", missing["error"], missing.inspect
+    assert_equal main_config["path"], download("org/shared", "config.json", local_files_only: true)
+    assert_equal File.join(repo_dir("org/shared"), "snapshots", main, "config.json"), main_config["path"]
+    assert_equal SHARED_MAIN_CONFIG, File.read(main_config["path"])
+    assert_equal main, File.read(File.join(repo_dir("org/shared"), "refs", "main"))
+    assert_equal v1, File.read(File.join(repo_dir("org/shared"), "refs", "v1.0"))
+    assert_nil Candle::Hub.cached_path("org/shared", "tokenizer.json", cache_dir: @cache), "not in main's snapshot"
+    # Python's .no_exist marker answers for Candle: not found, not "offline"
+    assert_raises(Candle::EntryNotFoundError) { download("org/shared", "missing.json", local_files_only: true) }
+    snap = Candle::Hub.snapshot("org/shared", revision: "v1.0", **hub_opts(local_files_only: true))
+    assert_equal File.join(repo_dir("org/shared"), "snapshots", v1), snap
+    assert_equal shared_contents.keys.sort, entries(snap)
+    assert_equal before, @server.requests.size, "Candle must read Python's cache with no request"
+
+    assert_equal [], scan["warnings"]
+    assert_equal scan["repos"], ruby_scan
+    assert_equal({ "main" => main, "v1.0" => v1 }, ruby_scan.first["refs"])
+    reports = Candle::Hub::Cache.verify("org/shared", cache_dir: @cache)
+    assert_equal 6, reports.size
+    assert reports.all?(&:ok?), reports.inspect
   end
 
   # ------------------------------------------------------------ warm cache

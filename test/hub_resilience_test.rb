@@ -215,7 +215,8 @@ class HubResilienceTest < CandleTest::HubTestCase
       sha = add_slow_repo(400_000)
       t0 = now
       assert_raises(Timeout::Error) { Timeout.timeout(0.4) { download("org/slow", "w.safetensors", progress: progress) } }
-      assert_operator now - t0, :<, 1.0, "Timeout took #{(now - t0).round(2)} s to stop the download"
+      # uninterrupted, the 2 MiB at 400 KB/s take ~5 s: 2.5 s is prompt enough and survives a busy CI
+      assert_operator now - t0, :<, 2.5, "Timeout took #{(now - t0).round(2)} s to stop the download"
 
       assert_equal [], snapshot_files("org/slow")
       assert_equal ["#{sha}.incomplete"], blobs("org/slow"), "a resumable partial file and no lock"
@@ -256,8 +257,11 @@ class HubResilienceTest < CandleTest::HubTestCase
       end
     end
     assert_operator elapsed, :<, 2.0, "the child took #{elapsed.round(2)} s to exit after SIGINT"
-    refute status.success?, "an interrupted download must not exit 0"
-    assert(status.signaled? ? status.termsig == Signal.list["INT"] : true, status.inspect)
+    # Interrupt raised out of the download and not rescued: Ruby reports it and
+    # ends the process by SIGINT itself, as an interrupted program must (the
+    # shell sees 130); any exit status, or another signal, is a failure.
+    assert status.signaled?, "the child must die of SIGINT, got #{status.inspect}"
+    assert_equal Signal.list["INT"], status.termsig, status.inspect
     assert_match(/Interrupt/, File.read(err))
     assert_equal [], snapshot_files("org/slow")
     assert_equal ["#{sha}.incomplete"], blobs("org/slow")
@@ -283,7 +287,8 @@ class HubResilienceTest < CandleTest::HubTestCase
     wait_until(10, "the child to start writing") { File.exist?(incomplete) && File.size(incomplete).positive? }
     Process.kill("KILL", pid)
     Process.wait(pid)
-    assert_includes blobs("org/slow"), "#{sha}.lock", "SIGKILL leaves the lock file behind"
+    # The lock lives where Python's huggingface_hub takes it: <cache>/.locks/<repo folder>/<etag>.lock.
+    assert File.file?(File.join(@cache, ".locks", "models--org--slow", "#{sha}.lock")), "SIGKILL leaves the lock file behind"
     have = File.size(incomplete)
 
     @server.clear_faults

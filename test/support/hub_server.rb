@@ -105,10 +105,17 @@ module CandleTest
 
     attr_reader :root, :lfs_threshold, :host
 
-    def initialize(root: nil, lfs_threshold: 1024 * 1024, host: "127.0.0.1", port: 0, log: nil)
+    # The host name LFS redirects point to (default: the server's own host).
+    # The real Hub redirects LFS files to a CDN on another host, and clients
+    # (Python's huggingface_hub) follow a HEAD's redirect only within one host:
+    # cdn_host: "localhost" on a 127.0.0.1 server gives the same socket a second name.
+    attr_accessor :cdn_host
+
+    def initialize(root: nil, lfs_threshold: 1024 * 1024, host: "127.0.0.1", port: 0, log: nil, cdn_host: nil)
       @root = root && File.expand_path(root.to_s)
       @lfs_threshold = lfs_threshold
       @host = host
+      @cdn_host = cdn_host
       @want_port = port
       @log_io = log
       @repos = {}     # [type, id] => Repo
@@ -167,6 +174,9 @@ module CandleTest
 
     def url = "http://#{@host}:#{port}"
     alias endpoint url
+
+    # Where LFS redirects point: the CDN host name (see #cdn_host), same socket.
+    def cdn_url = "http://#{@cdn_host || @host}:#{port}"
 
     # ---------------------------------------------------------------- repos
 
@@ -544,7 +554,7 @@ module CandleTest
 
       if entry.lfs?
         prefix = type == :model ? "" : "#{REPO_TYPES[type]}/"
-        loc = "#{url}/cdn/#{prefix}#{repo_id.split("/").map { |s| escape(s) }.join("/")}/#{entry.sha256}?file=#{escape(entry.path)}"
+        loc = "#{cdn_url}/cdn/#{prefix}#{repo_id.split("/").map { |s| escape(s) }.join("/")}/#{entry.sha256}?file=#{escape(entry.path)}"
         send_response(sock, req, 302, {
                         "Location" => loc,
                         "x-repo-commit" => commit,
