@@ -164,7 +164,7 @@ module HubBench
       end
       ratio = curl_t.min / candle_t.min
       puts "1. One #{size_mb} MB file (resolve -> 302 -> CDN URL, 2 requests each):"
-      row("candle Hub.download (incl. sha256 check + fsync)", candle_t.min, size_mb)
+      row("candle Hub.download (incl. sha256 check)", candle_t.min, size_mb)
       row("curl -s -L -o FILE", curl_t.min, size_mb)
       puts format("     %-48s %7.2f s  (curl %.2f + sha256 %.2f + fsync %.2f)", "reference: curl, then sha256, then fsync",
                   curl_t.min + hash_t.min + sync_t.min, curl_t.min, hash_t.min, sync_t.min)

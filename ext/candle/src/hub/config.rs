@@ -372,12 +372,17 @@ impl HubConfig {
     pub fn agent(&self) -> &'static ureq::Agent {
         static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
         AGENT.get_or_init(|| {
-            ureq::Agent::config_builder()
+            use ureq::unversioned::resolver::DefaultResolver;
+            use ureq::unversioned::transport::{Connector, DefaultConnector};
+            let config = ureq::Agent::config_builder()
                 .max_redirects(0)
                 .http_status_as_error(false)
                 .user_agent(format!("candle-rb/{}", env!("CARGO_PKG_VERSION")))
-                .build()
-                .into()
+                .build();
+            // Reads stop within a poll interval when the reading thread's
+            // cancel token is set (transfer::CancelScope).
+            let connector = DefaultConnector::new().chain(crate::hub::transfer::CancelConnector);
+            ureq::Agent::with_parts(config, connector, DefaultResolver::default())
         })
     }
 }

@@ -2,18 +2,22 @@
 //! retries (Retry-After, exponential backoff + jitter), sha256 check,
 //! cancellation, typed errors. The token is sent only to the endpoint's origin.
 //!
-//! Every blocking network step (DNS, connect, waiting for an answer, each
-//! read of a body) runs on a thread of its own while the caller's thread
-//! waits on a channel and watches the cancel token, so an interrupt ends any
-//! phase within `POLL`. An abandoned thread owns nothing but its connection
-//! and ends on its own timeouts (HF_HUB_ETAG_TIMEOUT / HF_HUB_DOWNLOAD_TIMEOUT).
-//! For bodies this is also a pipeline: the reader thread receives while the
-//! caller writes and hashes the previous chunk.
+//! Interrupts end every phase within about `POLL`:
+//! - a request (DNS, connect, sending it, waiting for the answer's headers)
+//!   runs on a thread of its own while the caller waits on a channel and
+//!   watches the cancel token; an abandoned thread owns nothing but its
+//!   connection and ends on its own timeout (HF_HUB_ETAG_TIMEOUT /
+//!   HF_HUB_DOWNLOAD_TIMEOUT);
+//! - a body is read on the caller's thread (no hand-over: on a 2-core
+//!   machine a reader thread cost more than it overlapped), through a
+//!   transport that waits for bytes in slices of `POLL` and gives up when
+//!   the token installed for the thread (`CancelScope`) is cancelled.
 
+use std::cell::RefCell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use hf_hub::Repo;
@@ -30,9 +34,6 @@ use crate::hub::download::{ProgressEvent, ProgressSink};
 use crate::hub::validate::validate_server_token;
 
 const CHUNK: usize = 1 << 20;
-/// Size of one read buffer of the body pipeline, and how many may be in flight.
-const BODY_BUF: usize = 256 << 10;
-const BODY_BUFS_IN_FLIGHT: usize = 8;
 /// How often a waiting caller looks at its cancel token.
 const POLL: Duration = Duration::from_millis(20);
 const PROGRESS_BYTES: u64 = 1 << 20;
@@ -244,38 +245,207 @@ fn off_thread<T: Send + 'static>(cancel: &CancelToken, f: impl FnOnce() -> T + S
     }
 }
 
-enum Chunk {
-    /// A buffer and how many of its bytes were read.
-    Data(Vec<u8>, usize),
-    End,
-    Failed(std::io::Error),
+thread_local! {
+    /// The token that reads on this thread give up for (see `CancelScope`).
+    static READ_CANCEL: RefCell<Option<CancelToken>> = const { RefCell::new(None) };
 }
 
-/// Reads a body on its own thread into recycled buffers. The caller hands
-/// each buffer back on the returned sender once it has written it.
-fn spawn_body_reader(mut reader: impl Read + Send + 'static) -> Result<(Receiver<Chunk>, SyncSender<Vec<u8>>)> {
-    let (tx, rx) = mpsc::sync_channel::<Chunk>(BODY_BUFS_IN_FLIGHT);
-    let (back_tx, back_rx) = mpsc::sync_channel::<Vec<u8>>(BODY_BUFS_IN_FLIGHT + 1);
-    std::thread::Builder::new()
-        .name("candle-hub-body".into())
-        .spawn(move || loop {
-            let mut buf = back_rx.try_recv().unwrap_or_else(|_| vec![0u8; BODY_BUF]);
-            let chunk = loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break Chunk::End,
-                    Ok(n) => break Chunk::Data(buf, n),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => break Chunk::Failed(e),
+/// While alive, reads of a body on this thread stop waiting for bytes (and
+/// fail) within `POLL` once `token` is cancelled.
+struct CancelScope;
+
+impl CancelScope {
+    fn enter(token: &CancelToken) -> Self {
+        READ_CANCEL.with(|c| *c.borrow_mut() = Some(token.clone()));
+        CancelScope
+    }
+}
+
+impl Drop for CancelScope {
+    fn drop(&mut self) {
+        READ_CANCEL.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+fn read_cancelled() -> bool {
+    READ_CANCEL.with(|c| c.borrow().as_ref().is_some_and(|t| t.is_cancelled()))
+}
+
+mod cancellable {
+    //! A ureq transport layer: waits for input in slices of `POLL`, between
+    //! which it looks at the thread's `READ_CANCEL` token.
+    use std::time::Instant;
+
+    use ureq::unversioned::transport::time::Duration as UDuration;
+    use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
+
+    use super::{read_cancelled, POLL};
+
+    #[derive(Debug)]
+    pub struct CancelConnector;
+
+    impl<In: Transport> Connector<In> for CancelConnector {
+        type Out = CancelTransport<In>;
+
+        fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
+            Ok(chained.map(CancelTransport))
+        }
+    }
+
+    #[derive(Debug)]
+    pub struct CancelTransport<T>(T);
+
+    impl<T: Transport> Transport for CancelTransport<T> {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            self.0.buffers()
+        }
+
+        fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+            self.0.transmit_output(amount, timeout)
+        }
+
+        fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+            // The limit the inner transport would apply (per-read included).
+            let limit = timeout.for_read();
+            let started = Instant::now();
+            loop {
+                if read_cancelled() {
+                    return Err(ureq::Error::Io(std::io::Error::other("cancelled")));
                 }
-            };
-            let last = !matches!(chunk, Chunk::Data(..));
-            // The caller is gone (interrupted, or failed): stop reading.
-            if tx.send(chunk).is_err() || last {
-                return;
+                let left = limit.after.saturating_sub(started.elapsed());
+                if left <= POLL {
+                    return self.0.await_input(NextTimeout { after: UDuration::Exact(left), per_read: None, ..limit });
+                }
+                let slice = NextTimeout { after: UDuration::Exact(POLL), per_read: None, ..limit };
+                match self.0.await_input(slice) {
+                    Err(ureq::Error::Timeout(_)) => continue,
+                    other => return other,
+                }
             }
-        })
-        .map_err(|e| err!(Download, "cannot start a network thread: {}", e))?;
-    Ok((rx, back_tx))
+        }
+
+        fn is_open(&mut self) -> bool {
+            self.0.is_open()
+        }
+
+        fn is_tls(&self) -> bool {
+            self.0.is_tls()
+        }
+    }
+}
+
+pub(crate) use cancellable::CancelConnector;
+
+/// The sha256 of a body as it is written. For a big file the hashing runs
+/// on a thread of its own, fed 1 MiB buffers (recycled), so it overlaps the
+/// next reads; a small one is hashed inline. Bytes are read straight into
+/// the pipe's buffer (`spare`), written to the file, then `commit`ted.
+struct HashPipe {
+    buf: Vec<u8>,
+    filled: usize,
+    /// The inline state, or None when a thread owns it.
+    inline: Option<Sha256>,
+    tx: Option<mpsc::SyncSender<HashMsg>>,
+    back: Option<mpsc::Receiver<Vec<u8>>>,
+    worker: Option<std::thread::JoinHandle<Sha256>>,
+}
+
+enum HashMsg {
+    Data(Vec<u8>),
+    Reset,
+}
+
+const HASH_BUF: usize = 1 << 20;
+/// Files from this size on are hashed on a thread of their own.
+const HASH_THREAD_MIN: u64 = 8 << 20;
+
+impl HashPipe {
+    fn new(state: Sha256, threaded: bool) -> Self {
+        let mut pipe = HashPipe { buf: vec![0u8; HASH_BUF], filled: 0, inline: None, tx: None, back: None, worker: None };
+        if threaded {
+            let fallback = state.clone();
+            let (tx, rx) = mpsc::sync_channel::<HashMsg>(3);
+            let (back_tx, back_rx) = mpsc::sync_channel::<Vec<u8>>(4);
+            let spawned = std::thread::Builder::new().name("candle-hub-sha256".into()).spawn(move || {
+                let mut h = state;
+                for msg in rx {
+                    match msg {
+                        HashMsg::Data(b) => {
+                            h.update(&b);
+                            let _ = back_tx.try_send(b);
+                        }
+                        HashMsg::Reset => h = Sha256::new(),
+                    }
+                }
+                h
+            });
+            if let Ok(handle) = spawned {
+                pipe.tx = Some(tx);
+                pipe.back = Some(back_rx);
+                pipe.worker = Some(handle);
+                return pipe;
+            }
+            pipe.inline = Some(fallback); // no thread: hash inline
+            return pipe;
+        }
+        pipe.inline = Some(state);
+        pipe
+    }
+
+    /// Where the next read goes.
+    fn spare(&mut self) -> &mut [u8] {
+        &mut self.buf[self.filled..]
+    }
+
+    /// The `n` bytes just read into `spare`.
+    fn fresh(&self, n: usize) -> &[u8] {
+        &self.buf[self.filled..self.filled + n]
+    }
+
+    fn commit(&mut self, n: usize) {
+        if let Some(h) = &mut self.inline {
+            h.update(&self.buf[self.filled..self.filled + n]);
+            return;
+        }
+        self.filled += n;
+        if self.filled == self.buf.len() {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if self.filled == 0 {
+            return;
+        }
+        let next = self.back.as_ref().and_then(|b| b.try_recv().ok()).unwrap_or_else(|| vec![0u8; HASH_BUF]);
+        let mut full = std::mem::replace(&mut self.buf, next);
+        full.truncate(self.filled);
+        self.filled = 0;
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(HashMsg::Data(full));
+        }
+    }
+
+    /// The file was truncated: start over.
+    fn reset(&mut self) {
+        if let Some(h) = &mut self.inline {
+            *h = Sha256::new();
+            return;
+        }
+        self.filled = 0;
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(HashMsg::Reset);
+        }
+    }
+
+    fn finish(mut self) -> Option<Sha256> {
+        if let Some(h) = self.inline.take() {
+            return Some(h);
+        }
+        self.send();
+        drop(self.tx.take());
+        self.worker.take()?.join().ok()
+    }
 }
 
 /// The transfer client: borrows the config's single agent.
@@ -607,11 +777,12 @@ impl<'a> Client<'a> {
         }
         let total = meta.size;
         let mut last_emit = (Instant::now(), have);
+        let mut hasher = HashPipe::new(hasher, total >= HASH_THREAD_MIN);
 
-        let restart = |file: &mut File, hasher: &mut Sha256, have: &mut u64| -> std::result::Result<(), Fail> {
+        let restart = |file: &mut File, hasher: &mut HashPipe, have: &mut u64| -> std::result::Result<(), Fail> {
             file.set_len(0).map_err(|e| io_fatal("cannot truncate", incomplete, e))?;
             file.seek(SeekFrom::Start(0)).map_err(|e| io_fatal("cannot seek", incomplete, e))?;
-            *hasher = Sha256::new();
+            hasher.reset();
             *have = 0;
             Ok(())
         };
@@ -643,13 +814,15 @@ impl<'a> Client<'a> {
                 }
                 _ => return Err(self.status_fail(&resp, t)),
             }
-            let (chunks, give_back) = spawn_body_reader(resp.into_body().into_reader())?;
-            let mut written_back = have;
+            let _scope = CancelScope::enter(cancel);
+            let mut reader = resp.into_body().into_reader();
             loop {
-                let (data, n) = match chunks.recv_timeout(POLL) {
-                    Ok(Chunk::Data(data, n)) => (data, n),
-                    Ok(Chunk::End) => break,
-                    Ok(Chunk::Failed(e)) => {
+                let read = reader.read(hasher.spare());
+                cancel.check()?;
+                let n = match read {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) => {
                         let stalled = matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
                             || e.get_ref().and_then(|x| x.downcast_ref::<ureq::Error>()).is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
                         let what = if stalled {
@@ -659,23 +832,10 @@ impl<'a> Client<'a> {
                         };
                         return Err(Fail::Retry { reason: what, after: None, rate_limited: false });
                     }
-                    Err(RecvTimeoutError::Timeout) => {
-                        cancel.check()?;
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        return Err(Fail::Retry { reason: "the body reader stopped".into(), after: None, rate_limited: false })
-                    }
                 };
-                cancel.check()?;
-                file.write_all(&data[..n]).map_err(|e| io_fatal("cannot write", incomplete, e))?;
-                hasher.update(&data[..n]);
-                let _ = give_back.try_send(data);
+                file.write_all(hasher.fresh(n)).map_err(|e| io_fatal("cannot write", incomplete, e))?;
+                hasher.commit(n);
                 have += n as u64;
-                if have - written_back >= WRITEBACK_BYTES {
-                    start_writeback(&file, written_back, have - written_back);
-                    written_back = have;
-                }
                 if have > total {
                     break;
                 }
@@ -711,14 +871,18 @@ impl<'a> Client<'a> {
                 detail
             )
         };
+        // No fsync (nor early writeback) before publishing, as huggingface_hub
+        // and curl: waiting for this disk (~440 MB/s) cost more than the
+        // transfer itself (bench/hub.rb: 0.50x curl with it). `Cache.verify`
+        // re-hashes blobs should a crash ever leave one short.
         file.flush().map_err(open_err)?;
-        file.sync_data().map_err(open_err)?;
         let len = file.metadata().map_err(open_err)?.len();
         drop(file);
         if len != total {
             return Err(integrity(format!("expected {total} bytes, got {len}")));
         }
         if is_sha256(&meta.etag) {
+            let hasher = hasher.finish().ok_or_else(|| err!(Download, "the sha256 of {} could not be computed", t.filename))?;
             let got = hex::encode(hasher.finalize());
             if !got.eq_ignore_ascii_case(&meta.etag) {
                 return Err(integrity(format!("expected sha256 {}, got {}", meta.etag, got)));
@@ -727,23 +891,6 @@ impl<'a> Client<'a> {
         Ok(())
     }
 }
-
-/// Bytes between early-writeback requests while a body streams in.
-const WRITEBACK_BYTES: u64 = 32 << 20;
-
-/// Asks the kernel to start writing a finished range to disk now, so the
-/// fsync before publishing (durability of a blob we are about to name by its
-/// sha256) has little left to wait for.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::unix::io::AsRawFd;
-    unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset as libc::off64_t, len as libc::off64_t, libc::SYNC_FILE_RANGE_WRITE);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 #[cfg(test)]
 mod tests {
@@ -766,6 +913,38 @@ mod tests {
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("999999999", now), Some(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn hub_hash_pipe_matches_sha256_in_both_modes() {
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let want = hex::encode(Sha256::digest(&data));
+        for threaded in [false, true] {
+            // a prefix hashed before (a resumed partial file), odd read sizes
+            let mut start = Sha256::new();
+            start.update(&data[..12_345]);
+            let mut pipe = HashPipe::new(start, threaded);
+            let mut at = 12_345;
+            let mut step = 1usize;
+            while at < data.len() {
+                let spare = pipe.spare();
+                let n = spare.len().min(step).min(data.len() - at);
+                spare[..n].copy_from_slice(&data[at..at + n]);
+                assert_eq!(pipe.fresh(n), &data[at..at + n]);
+                pipe.commit(n);
+                at += n;
+                step = step * 7 % 300_001 + 1;
+            }
+            assert_eq!(hex::encode(pipe.finish().unwrap().finalize()), want, "threaded {threaded}");
+            // a reset (the server ignored the range) starts over
+            let mut pipe = HashPipe::new(Sha256::new(), threaded);
+            pipe.spare()[..3].copy_from_slice(b"xyz");
+            pipe.commit(3);
+            pipe.reset();
+            pipe.spare()[..5].copy_from_slice(b"hello");
+            pipe.commit(5);
+            assert_eq!(hex::encode(pipe.finish().unwrap().finalize()), hex::encode(Sha256::digest(b"hello")));
+        }
     }
 
     #[test]
