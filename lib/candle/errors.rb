@@ -6,8 +6,12 @@ module Candle
   # Rust error kind to one of these classes.
   class Error < StandardError; end
 
-  # Talking to the Hub or its cache failed.
-  class HubError < Error; end
+  # Talking to the Hub or its cache failed. What the error is about, where
+  # known: #repo_id, #filename, #revision (as asked), #status (the HTTP status
+  # that decided it) and #retry_after (seconds the server asked to wait).
+  class HubError < Error
+    attr_reader :repo_id, :filename, :revision, :status, :retry_after
+  end
   # The Hub says the thing does not exist (or is private and you have no access).
   class NotFoundError < HubError; end
   class RepositoryNotFoundError < NotFoundError; end

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use candle_core::{Device, Tensor};
 use magnus::{function, prelude::*, Error, RArray, RModule, Ruby};
 
-use super::errors::{class_for, ALL_KINDS};
+use super::errors::class_for;
+use crate::error::ErrorKind;
 use super::nogvl::{with_events, without_gvl};
 use crate::err;
 
@@ -61,7 +62,7 @@ fn events(ruby: &Ruby, count: usize) -> Result<usize, Error> {
 
 fn error_classes(ruby: &Ruby) -> RArray {
     let out = ruby.ary_new();
-    for kind in ALL_KINDS {
+    for kind in ErrorKind::ALL {
         let _ = out.push(class_for(ruby, *kind));
     }
     out

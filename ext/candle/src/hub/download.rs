@@ -15,28 +15,10 @@ use crate::error::{Error, Result};
 use crate::hub::cache::{io_err, is_commit, repo_type_name, RepoCache};
 use crate::hub::config::HubConfig;
 use crate::hub::id::filter_files;
+use crate::hub::progress::{ProgressEvent, ProgressSink};
 use crate::hub::repo::ModelRepo;
 use crate::hub::transfer::{Client, MetaOutcome, Target};
 use crate::hub::validate::{validate_filename, validate_repo_id, validate_revision};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProgressEvent {
-    Start { repo: String, file: String, total: u64 },
-    Progress { repo: String, file: String, bytes: u64, total: u64 },
-    Cached { repo: String, file: String, total: u64 },
-    Done { repo: String, file: String, bytes: u64, total: u64 },
-    Retry { repo: String, file: String, attempt: u32, wait_ms: u64, reason: String },
-}
-
-pub trait ProgressSink: Send + Sync {
-    fn event(&self, e: ProgressEvent);
-}
-
-pub struct NoProgress;
-
-impl ProgressSink for NoProgress {
-    fn event(&self, _e: ProgressEvent) {}
-}
 
 #[derive(Clone, Debug)]
 pub struct FileRequest {
@@ -142,8 +124,13 @@ fn lock_blob(lock_path: &Path, cancel: &CancelToken) -> Result<BlobLock> {
     }
 }
 
-/// Returns `snapshots/<commit>/<file>`.
+/// Returns `snapshots/<commit>/<file>`. Errors say which repo, file and
+/// revision they are about.
 pub fn download(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<PathBuf> {
+    download_inner(cfg, req, progress, cancel).map_err(|e| e.about(&req.repo_id, &req.filename, &req.revision))
+}
+
+fn download_inner(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSink, cancel: &CancelToken) -> Result<PathBuf> {
     validate_req(req)?;
     let rc = RepoCache::new(&cfg.cache_dir, &req.repo_id, req.repo_type);
     let rev_is_commit = is_commit(&req.revision);
@@ -248,7 +235,7 @@ fn list(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, can
 
 /// Files of a repository at a revision.
 pub fn files(cfg: &HubConfig, repo_id: &str, repo_type: RepoType, revision: &str, cancel: &CancelToken) -> Result<Vec<String>> {
-    Ok(list(cfg, repo_id, repo_type, revision, cancel)?.1)
+    Ok(list(cfg, repo_id, repo_type, revision, cancel).map_err(|e| e.about(repo_id, "", revision))?.1)
 }
 
 /// Downloads every file (filtered by allow/ignore globs) with up to
@@ -265,7 +252,7 @@ pub fn snapshot(
     progress: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<PathBuf> {
-    let (commit, all) = list(cfg, repo_id, repo_type, revision, cancel)?;
+    let (commit, all) = list(cfg, repo_id, repo_type, revision, cancel).map_err(|e| e.about(repo_id, "", revision))?;
     let wanted = filter_files(&all, allow, ignore)?;
     for f in &wanted {
         validate_filename(f)?;

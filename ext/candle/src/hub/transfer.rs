@@ -30,7 +30,7 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::hub::cache::is_sha256;
 use crate::hub::config::HubConfig;
-use crate::hub::download::{ProgressEvent, ProgressSink};
+use crate::hub::progress::{ProgressEvent, ProgressSink};
 use crate::hub::validate::validate_server_token;
 
 const CHUNK: usize = 1 << 20;
@@ -74,7 +74,8 @@ pub struct RepoInfo {
 /// Outcome of one attempt.
 enum Fail {
     Fatal(Error),
-    Retry { reason: String, after: Option<Duration>, rate_limited: bool },
+    /// `status`: the HTTP status that asked for the retry (429, 5xx), if any.
+    Retry { reason: String, after: Option<Duration>, rate_limited: bool, status: Option<u16> },
 }
 
 impl From<Error> for Fail {
@@ -216,7 +217,7 @@ fn http_date_unix(v: &str) -> Option<i64> {
 fn conn_fail(e: ureq::Error) -> Fail {
     match e {
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => Fail::Fatal(err!(Download, "invalid request: {}", e)),
-        other => Fail::Retry { reason: format!("connection error: {other}"), after: None, rate_limited: false },
+        other => Fail::Retry { reason: format!("connection error: {other}"), after: None, rate_limited: false, status: None },
     }
 }
 
@@ -508,32 +509,35 @@ impl<'a> Client<'a> {
                 } else {
                     "the repository may be gated, private or missing; set HF_TOKEN or pass token: with a HuggingFace access token"
                 };
-                Fail::Fatal(err!(Authentication, "access to {} denied (HTTP {}): {}", t.repo_id, st, hint))
+                Fail::Fatal(err!(Authentication, "access to {} denied (HTTP {}): {}", t.repo_id, st, hint).with_status(st, None))
             }
             404 => Fail::Fatal(self.not_found(resp, t).1),
             429 => Fail::Retry {
                 reason: "rate limited (HTTP 429)".into(),
                 after: retry_after(resp),
                 rate_limited: true,
+                status: Some(st),
             },
             408 | 500..=599 => Fail::Retry {
                 reason: format!("server error (HTTP {st})"),
                 after: retry_after(resp),
                 rate_limited: false,
+                status: Some(st),
             },
-            _ => Fail::Fatal(err!(
-                Download,
-                "unexpected HTTP {} for {} of {} (revision {})",
-                st,
-                t.filename,
-                t.repo_id,
-                t.revision
-            )),
+            _ => Fail::Fatal(
+                err!(Download, "unexpected HTTP {} for {} of {} (revision {})", st, t.filename, t.repo_id, t.revision)
+                    .with_status(st, None),
+            ),
         }
     }
 
     /// 404 -> (kind is EntryNotFound?, error)
     fn not_found(&self, resp: &Response<Body>, t: &Target) -> (bool, Error) {
+        let (entry, e) = self.not_found_kind(resp, t);
+        (entry, e.with_status(404, None))
+    }
+
+    fn not_found_kind(&self, resp: &Response<Body>, t: &Target) -> (bool, Error) {
         match header(resp, "x-error-code").as_deref() {
             Some("RepositoryNotFound") => (
                 false,
@@ -553,8 +557,19 @@ impl<'a> Client<'a> {
         }
     }
 
-    /// Runs `f` until it succeeds, fails fatally, or the retry budget is spent.
+    /// Runs `f` until it succeeds, fails fatally, or the retry budget is
+    /// spent. Errors say which repo, file and revision they are about.
     fn retrying<T>(
+        &self,
+        t: &Target,
+        progress: &dyn ProgressSink,
+        cancel: &CancelToken,
+        f: impl FnMut() -> std::result::Result<T, Fail>,
+    ) -> Result<T> {
+        self.retrying_inner(t, progress, cancel, f).map_err(|e| e.about(t.repo_id, t.filename, t.revision))
+    }
+
+    fn retrying_inner<T>(
         &self,
         t: &Target,
         progress: &dyn ProgressSink,
@@ -566,34 +581,17 @@ impl<'a> Client<'a> {
         let mut attempt: u32 = 0;
         loop {
             cancel.check()?;
-            let (reason, after, rate_limited) = match f() {
+            let (reason, after, rate_limited, status) = match f() {
                 Ok(v) => return Ok(v),
                 Err(Fail::Fatal(e)) => return Err(e),
-                Err(Fail::Retry { reason, after, rate_limited }) => (reason, after, rate_limited),
+                Err(Fail::Retry { reason, after, rate_limited, status }) => (reason, after, rate_limited, status),
             };
             attempt += 1;
             let exhausted = |why: &str| -> Error {
-                if rate_limited {
-                    err!(
-                        RateLimited,
-                        "the Hub is rate-limiting requests for {} of {} ({}; {} retries, {:.1}s waited); try again later, or set HF_TOKEN (authenticated requests get higher limits)",
-                        t.filename,
-                        t.repo_id,
-                        why,
-                        attempt - 1,
-                        waited.as_secs_f64()
-                    )
-                } else {
-                    err!(
-                        Download,
-                        "downloading {} of {} (revision {}) failed after {} retries: {} ({})",
-                        t.filename,
-                        t.repo_id,
-                        t.revision,
-                        attempt - 1,
-                        reason,
-                        why
-                    )
+                let e = Self::exhausted_error(t, rate_limited, &reason, why, attempt, waited);
+                match status {
+                    Some(st) => e.with_status(st, after),
+                    None => e,
                 }
             };
             if attempt > policy.max_retries {
@@ -627,6 +625,31 @@ impl<'a> Client<'a> {
             });
             cancel.sleep(wait)?;
             waited += wait;
+        }
+    }
+
+    fn exhausted_error(t: &Target, rate_limited: bool, reason: &str, why: &str, attempt: u32, waited: Duration) -> Error {
+        if rate_limited {
+            err!(
+                RateLimited,
+                "the Hub is rate-limiting requests for {} of {} ({}; {} retries, {:.1}s waited); try again later, or set HF_TOKEN (authenticated requests get higher limits)",
+                t.filename,
+                t.repo_id,
+                why,
+                attempt - 1,
+                waited.as_secs_f64()
+            )
+        } else {
+            err!(
+                Download,
+                "downloading {} of {} (revision {}) failed after {} retries: {} ({})",
+                t.filename,
+                t.repo_id,
+                t.revision,
+                attempt - 1,
+                reason,
+                why
+            )
         }
     }
 
@@ -722,7 +745,7 @@ impl<'a> Client<'a> {
                     return Err(self.status_fail(&resp, t));
                 }
                 let read = off_thread(cancel, move || resp.into_body().into_with_config().limit(256 << 20).read_json::<serde_json::Value>())?;
-                let v = read.map_err(|e| Fail::Retry { reason: format!("bad repository info answer: {e}"), after: None, rate_limited: false })?;
+                let v = read.map_err(|e| Fail::Retry { reason: format!("bad repository info answer: {e}"), after: None, rate_limited: false, status: None })?;
                 let sha = v
                     .get("sha")
                     .and_then(|s| s.as_str())
@@ -797,7 +820,7 @@ impl<'a> Client<'a> {
                 206 => {
                     if content_range(&resp).map(|c| c.0) != Some(have) {
                         restart(&mut file, &mut hasher, &mut have)?;
-                        return Err(Fail::Retry { reason: "server answered a different range".into(), after: None, rate_limited: false });
+                        return Err(Fail::Retry { reason: "server answered a different range".into(), after: None, rate_limited: false, status: None });
                     }
                 }
                 200 => {
@@ -810,7 +833,7 @@ impl<'a> Client<'a> {
                         return Ok(());
                     }
                     restart(&mut file, &mut hasher, &mut have)?;
-                    return Err(Fail::Retry { reason: "range not satisfiable".into(), after: None, rate_limited: false });
+                    return Err(Fail::Retry { reason: "range not satisfiable".into(), after: None, rate_limited: false, status: None });
                 }
                 _ => return Err(self.status_fail(&resp, t)),
             }
@@ -830,7 +853,7 @@ impl<'a> Client<'a> {
                         } else {
                             format!("connection lost after {have} of {total} bytes: {e}")
                         };
-                        return Err(Fail::Retry { reason: what, after: None, rate_limited: false });
+                        return Err(Fail::Retry { reason: what, after: None, rate_limited: false, status: None });
                     }
                 };
                 file.write_all(hasher.fresh(n)).map_err(|e| io_fatal("cannot write", incomplete, e))?;
@@ -854,6 +877,7 @@ impl<'a> Client<'a> {
                     reason: format!("connection closed after {have} of {total} bytes"),
                     after: None,
                     rate_limited: false,
+                    status: None,
                 });
             }
             Ok(())
