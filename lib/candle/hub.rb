@@ -27,7 +27,8 @@ module Candle
     CONNECTION_OPTIONS = %i[cache_dir endpoint token local_files_only refresh max_retries retry_base_delay
                             max_retry_wait etag_timeout download_timeout].freeze
     REPO_TYPES = %i[model dataset space].freeze
-    DEFAULT_GGUF_PREFERENCE = %w[Q4_K_M Q5_K_M Q4_K_S Q5_K_S Q4_0 Q4_1 Q5_0 Q8_0 Q6_K Q3_K_M Q2_K F16 BF16 F32].freeze
+    # Quantizations in the order pick_gguf prefers them (the Rust core's list).
+    DEFAULT_GGUF_PREFERENCE = Native.hub_default_gguf_preference.map(&:freeze).freeze
 
     # Resolved settings (never the token itself).
     Config = Struct.new(:cache_dir, :endpoint, :offline, :token_present, :max_retries, :retry_base_delay,
@@ -68,6 +69,12 @@ module Candle
       def files(repo_id, revision: "main", repo_type: :model, **opts)
         Native.hub_files(string(repo_id, "repo_id"), string(revision, "revision"), type_name(repo_type),
                          native_options(opts))
+      end
+
+      # Is +id+ a repo id the Hub accepts ("name" or "org/name", each part at
+      # most 96 of [A-Za-z0-9._-], as huggingface_hub checks)?
+      def valid_repo_id?(id)
+        id.is_a?(String) && Native.hub_valid_repo_id(id)
       end
 
       # "org/name:file.gguf@rev" => ["org/name", "file.gguf", "rev"] (nil for a

@@ -1,15 +1,11 @@
 # frozen_string_literal: true
 
 require "digest"
+require "candle" # Candle::Error, and the Hub's repo-id rule
 
 # Test tooling, not part of the gem: the model manifest of the test suite,
 # read by script/download_test_models.rb and the tests.
 module Candle
-  # Candle::Error normally comes from candle/errors.rb; define it here too (same
-  # superclass, so reopening later is no conflict) so that this file stays
-  # loadable on its own, without the native extension (test/manifest_test.rb).
-  class Error < StandardError; end unless const_defined?(:Error, false)
-
   # A malformed line in a model manifest; the message starts with "path:LINE: ".
   class ManifestError < Error; end
 
@@ -34,9 +30,7 @@ module Candle
 
     DEFAULT_PATH = File.expand_path("../model_manifest.txt", __dir__)
     FIELDS = %w[gguf files revision].freeze
-    # Hub rules: [A-Za-z0-9._-], at most one "/", no "--" or ".." and no
-    # leading/trailing "-" or "." in a part, at most 96 characters.
-    REPO_PART = /\A[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?\z/
+    # Repo ids follow the Hub client's rule (Candle::Hub.valid_repo_id?).
     REVISION = %r{\A[A-Za-z0-9._/-]+\z}
 
     Entry = Struct.new(:repo_id, :revision, :files, :gguf, :line, keyword_init: true) do
@@ -170,10 +164,7 @@ module Candle
     end
 
     def validate_repo_id(id, lineno)
-      parts = id.split("/", -1)
-      ok = id.length <= 96 && parts.size.between?(1, 2) &&
-           parts.all? { |p| REPO_PART.match?(p) && !p.include?("--") && !p.include?("..") }
-      error(lineno, "bad repo id #{id.inspect}") unless ok
+      error(lineno, "bad repo id #{id.inspect}") unless Candle::Hub.valid_repo_id?(id)
     end
 
     def validate_file(name, lineno, field)

@@ -8,15 +8,7 @@ module Candle
       module_function
 
       # 1234567 => "1.2M" (powers of 1000, like huggingface-cli).
-      def size(bytes)
-        value = bytes.to_f
-        %w[K M G T P E].unshift("").each do |unit|
-          return format("%.1f%s", value, unit) if value.abs < 1000
-
-          value /= 1000
-        end
-        format("%.1fZ", value)
-      end
+      def size(bytes) = Hub::ProgressBar.human_size(bytes, compact: true)
 
       TIME_UNITS = [["second", 60], ["minute", 60], ["hour", 24], ["day", 7], ["week", 4.35], ["month", 12],
                     ["year", Float::INFINITY]].freeze

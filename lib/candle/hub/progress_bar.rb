@@ -7,18 +7,20 @@ module Candle
     class ProgressBar
       WIDTH = 24
 
-      # 1234567 => "1.2 MB" (decimal units, as the Hub shows sizes).
-      def self.human_size(bytes)
+      # The gem's one byte formatter, in decimal units as the Hub shows sizes:
+      # 1234567 => "1.2 MB"; compact: true => "1.2M" (huggingface-cli's
+      # scan-cache style, used by the CLI's tables; 999 => "999.0").
+      def self.human_size(bytes, compact: false)
         value = bytes.to_f
-        units = %w[kB MB GB TB]
-        return "#{bytes.to_i} B" if value < 1000
+        return "#{bytes.to_i} B" if !compact && value.abs < 1000
 
-        unit = nil
-        while value >= 1000 && (next_unit = units.shift)
+        units = compact ? %w[K M G T P E Z] : %w[kB MB GB TB PB EB ZB]
+        unit = ""
+        while value.abs >= 1000 && units.any?
           value /= 1000
-          unit = next_unit
+          unit = units.shift
         end
-        format("%.1f %s", value, unit)
+        compact ? format("%.1f%s", value, unit) : format("%.1f %s", value, unit)
       end
 
       def initialize(io = $stderr)

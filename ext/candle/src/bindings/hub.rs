@@ -184,8 +184,17 @@ fn parse_id(id: String) -> Result<(String, Option<String>, Option<String>), Erro
     hub::parse_id(&id).map_err(to_ruby)
 }
 
+/// `prefer` empty: the default preference.
 fn pick_gguf(files: Vec<String>, prefer: Vec<String>) -> Option<String> {
     hub::pick_gguf(&files, &prefer)
+}
+
+fn default_gguf_preference() -> Vec<&'static str> {
+    hub::DEFAULT_QUANT_PREFERENCE.to_vec()
+}
+
+fn valid_repo_id(id: String) -> bool {
+    hub::validate_repo_id(&id).is_ok()
 }
 
 fn cache_scan(ruby: &Ruby, opts: RHash) -> Result<RArray, Error> {
@@ -278,6 +287,8 @@ pub fn init(_ruby: &Ruby, native: RModule) -> Result<(), Error> {
     native.define_singleton_method("hub_files", function!(files, 4))?;
     native.define_singleton_method("hub_parse_id", function!(parse_id, 1))?;
     native.define_singleton_method("hub_pick_gguf", function!(pick_gguf, 2))?;
+    native.define_singleton_method("hub_default_gguf_preference", function!(default_gguf_preference, 0))?;
+    native.define_singleton_method("hub_valid_repo_id", function!(valid_repo_id, 1))?;
     native.define_singleton_method("hub_cache_scan", function!(cache_scan, 1))?;
     native.define_singleton_method("hub_cache_verify", function!(cache_verify, 2))?;
     native.define_singleton_method("hub_cache_delete", function!(cache_delete, 4))?;

@@ -34,10 +34,11 @@ pub fn parse_id(s: &str) -> Result<(String, Option<String>, Option<String>)> {
     Ok((repo.to_string(), filename.map(str::to_string), revision.map(str::to_string)))
 }
 
-/// Quantizations in the order we prefer them when none is asked for.
+/// Quantizations in the order we prefer them when none is asked for: the
+/// one list (Ruby's `Candle::Hub::DEFAULT_GGUF_PREFERENCE` reads it).
 pub const DEFAULT_QUANT_PREFERENCE: &[&str] = &[
-    "Q4_K_M", "Q5_K_M", "Q4_K_S", "Q5_K_S", "Q4_0", "Q8_0", "Q6_K", "Q5_0", "Q4_1", "Q5_1",
-    "Q3_K_M", "Q3_K_L", "Q3_K_S", "Q2_K", "IQ4_XS", "IQ4_NL", "F16", "BF16", "F32",
+    "Q4_K_M", "Q5_K_M", "Q4_K_S", "Q5_K_S", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q6_K", "IQ4_XS", "IQ4_NL",
+    "Q3_K_M", "Q3_K_L", "Q3_K_S", "Q2_K", "F16", "BF16", "F32",
 ];
 
 /// `Some((part, total))` for `...-00002-of-00003.gguf`.

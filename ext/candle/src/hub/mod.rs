@@ -4,7 +4,8 @@
 //! - `validate`: input checks before any request
 //! - `id`: `parse_id`, `pick_gguf`, glob filters
 //! - `cache`: cache layout + scan / verify / delete / link
-//! - `transfer`: HTTP (ureq 3) with retries, resume, integrity
+//! - `progress`: the events a transfer reports (a leaf)
+//! - `transfer`: HTTP (ureq 3) with retries, resume, integrity, interrupts
 //! - `download`: the policy (`download`, `cached_path`, `files`, `snapshot`)
 //! - `repo`: the resolver loaders use (`ModelRepo`: one commit, its files)
 
@@ -12,6 +13,7 @@ pub mod cache;
 pub mod config;
 pub mod download;
 pub mod id;
+pub mod progress;
 pub mod repo;
 pub mod transfer;
 pub mod validate;
@@ -26,7 +28,8 @@ pub use cache::{
     CachedRepo, CachedRevision, DeleteReport, RepoCache,
 };
 pub use config::{ConfigSummary, HubConfig, Overrides, RetryPolicy, Token};
-pub use download::{cached_path, download, files, snapshot, FileRequest, NoProgress, ProgressEvent, ProgressSink};
+pub use download::{cached_path, download, files, snapshot, FileRequest};
+pub use progress::{NoProgress, ProgressEvent, ProgressSink};
 pub use repo::{ModelRepo, Presence, WeightFiles};
 pub use id::{filter_files, parse_id, pick_gguf, DEFAULT_QUANT_PREFERENCE};
 pub use validate::{validate_filename, validate_repo_id, validate_revision};

@@ -57,29 +57,34 @@ fn check_path(what: &str, value: &str, max_len: usize) -> Result<()> {
     Ok(())
 }
 
-/// `name` or `org/name`, each part of `[A-Za-z0-9._-]`, not `.`/`..`.
+/// Longest namespace or name of a repo id (huggingface_hub's limit).
+pub const MAX_REPO_PART: usize = 96;
+
+/// `name` or `org/name` as huggingface_hub accepts them: each part 1 to 96
+/// characters of `[A-Za-z0-9._-]`, beginning and ending with a letter, digit
+/// or `_`, without `--` or `..`. The one rule: Ruby asks it through
+/// `Candle::Hub.valid_repo_id?`.
 pub fn validate_repo_id(repo_id: &str) -> Result<()> {
     let bad = || {
         err!(
             Argument,
-            "invalid repo id {:?}: expected \"name\" or \"org/name\" made of letters, digits, '.', '_' and '-'",
+            "invalid repo id {:?}: expected \"name\" or \"org/name\", each part at most {MAX_REPO_PART} letters, digits, '.', '_' and '-', beginning and ending with a letter, digit or '_', without '--' or '..'",
             repo_id
         )
     };
-    if repo_id.is_empty() || repo_id.len() > 200 {
-        return Err(bad());
-    }
     let parts: Vec<&str> = repo_id.split('/').collect();
     if parts.len() > 2 {
         return Err(bad());
     }
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     for p in parts {
-        if p.is_empty()
-            || p == "."
-            || p == ".."
-            || p.contains("--")
-            || !p.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
+        let ok = (1..=MAX_REPO_PART).contains(&p.len())
+            && p.chars().all(|c| word(c) || matches!(c, '.' | '-'))
+            && p.starts_with(word)
+            && p.ends_with(word)
+            && !p.contains("--")
+            && !p.contains("..");
+        if !ok {
             return Err(bad());
         }
     }
@@ -116,10 +121,12 @@ mod tests {
 
     #[test]
     fn hub_validate_repo_ids() {
-        for ok in ["gpt2", "org/name", "TheBloke/Llama-2-7B-GGUF", "a.b_c-d/e.f"] {
+        let long = "a".repeat(96);
+        for ok in ["gpt2", "org/name", "TheBloke/Llama-2-7B-GGUF", "a.b_c-d/e.f", "_x_/y", long.as_str(), &format!("{long}/{long}")] {
             validate_repo_id(ok).unwrap();
         }
-        for bad in ["", "/x", "x/", "a/b/c", "../x", "x/..", "..", "a\\b", "a b", "a/b\0", "a--b/c", "é/x"] {
+        let too_long = format!("org/{}", "a".repeat(97));
+        for bad in ["", "/x", "x/", "a/b/c", "../x", "x/..", "..", "a\\b", "a b", "a/b\0", "a--b/c", "é/x", "-x/y", "x./y", "a..b", too_long.as_str()] {
             let e = validate_repo_id(bad).unwrap_err();
             assert_eq!(e.kind, ErrorKind::Argument, "{bad}");
         }
