@@ -55,6 +55,35 @@ pub(crate) fn offline_error(cfg: &HubConfig, what: &str, repo_id: &str, repo_typ
     )
 }
 
+/// A file that cannot fit (a size no disk has, or just a full disk) fails
+/// before a byte is written, rather than after filling the disk.
+fn check_free_space(dir: &Path, need: u64, req: &FileRequest) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return Ok(()) };
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+            return Ok(()); // unknown: let the write tell
+        }
+        let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+        if need > free {
+            return Err(err!(
+                Download,
+                "{} of {} needs {} bytes but {} has only {} bytes free",
+                req.filename,
+                req.repo_id,
+                need,
+                dir.display(),
+                free
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, need, req);
+    Ok(())
+}
+
 fn size_of(p: &Path) -> u64 {
     fs::metadata(p).map(|m| m.len()).unwrap_or(0)
 }
@@ -195,8 +224,9 @@ fn download_inner(cfg: &HubConfig, req: &FileRequest, progress: &dyn ProgressSin
         if blob.is_file() {
             cached_event(&blob);
         } else {
-            progress.event(ProgressEvent::Start { repo: req.repo_id.clone(), file: req.filename.clone(), total: meta.size });
             let incomplete = blobs_dir.join(format!("{}.incomplete", meta.etag));
+            check_free_space(&blobs_dir, meta.size.saturating_sub(size_of(&incomplete)), req)?;
+            progress.event(ProgressEvent::Start { repo: req.repo_id.clone(), file: req.filename.clone(), total: meta.size });
             if let Err(e) = client.download_body(&t, &meta, &incomplete, progress, cancel) {
                 // Bytes already received are kept for a resume; an empty
                 // partial file is only litter.
