@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::err;
@@ -363,27 +362,6 @@ impl HubConfig {
             Some(msg) => Err(err!(Argument, "{}", msg)),
             None => Ok(()),
         }
-    }
-
-    /// The process's one HTTP agent: its connection pool keeps connections
-    /// alive across calls and files. Nothing in it depends on a config (no
-    /// automatic redirects, status codes returned as responses); timeouts and
-    /// headers are set per request.
-    pub fn agent(&self) -> &'static ureq::Agent {
-        static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
-        AGENT.get_or_init(|| {
-            use ureq::unversioned::resolver::DefaultResolver;
-            use ureq::unversioned::transport::{Connector, DefaultConnector};
-            let config = ureq::Agent::config_builder()
-                .max_redirects(0)
-                .http_status_as_error(false)
-                .user_agent(format!("candle-rb/{}", env!("CARGO_PKG_VERSION")))
-                .build();
-            // Reads stop within a poll interval when the reading thread's
-            // cancel token is set (transfer::CancelScope).
-            let connector = DefaultConnector::new().chain(crate::hub::transfer::CancelConnector);
-            ureq::Agent::with_parts(config, connector, DefaultResolver::default())
-        })
     }
 }
 

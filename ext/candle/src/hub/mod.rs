@@ -5,13 +5,15 @@
 //! - `id`: `parse_id`, `pick_gguf`, glob filters
 //! - `cache`: cache layout + scan / verify / delete / link
 //! - `progress`: the events a transfer reports (a leaf)
-//! - `transfer`: HTTP (ureq 3) with retries, resume, integrity, interrupts
+//! - `http`: the one ureq agent, URL/header helpers, interruptible waits
+//! - `transfer`: the transfer policy: retries, resume, integrity
 //! - `download`: the policy (`download`, `cached_path`, `files`, `snapshot`)
 //! - `repo`: the resolver loaders use (`ModelRepo`: one commit, its files)
 
 pub mod cache;
 pub mod config;
 pub mod download;
+pub mod http;
 pub mod id;
 pub mod progress;
 pub mod repo;

@@ -1,23 +1,11 @@
-//! HTTP transfer with ureq 3: metadata request, body download with resume,
-//! retries (Retry-After, exponential backoff + jitter), sha256 check,
-//! cancellation, typed errors. The token is sent only to the endpoint's origin.
-//!
-//! Interrupts end every phase within about `POLL`:
-//! - a request (DNS, connect, sending it, waiting for the answer's headers)
-//!   runs on a thread of its own while the caller waits on a channel and
-//!   watches the cancel token; an abandoned thread owns nothing but its
-//!   connection and ends on its own timeout (HF_HUB_ETAG_TIMEOUT /
-//!   HF_HUB_DOWNLOAD_TIMEOUT);
-//! - a body is read on the caller's thread (no hand-over: on a 2-core
-//!   machine a reader thread cost more than it overlapped), through a
-//!   transport that waits for bytes in slices of `POLL` and gives up when
-//!   the token installed for the thread (`CancelScope`) is cancelled.
+//! The transfer policy over `http`: metadata request, body download with
+//! resume, retries (Retry-After, exponential backoff + jitter), sha256
+//! check, typed errors. The token is sent only to the endpoint's origin.
 
-use std::cell::RefCell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hf_hub::Repo;
@@ -30,12 +18,13 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::hub::cache::is_sha256;
 use crate::hub::config::HubConfig;
+use crate::hub::http::{
+    agent, content_range, header, is_absolute, join_url, normalize_etag, off_thread, origin, quote, retry_after, CancelScope, Reply,
+};
 use crate::hub::progress::{ProgressEvent, ProgressSink};
 use crate::hub::validate::validate_server_token;
 
 const CHUNK: usize = 1 << 20;
-/// How often a waiting caller looks at its cancel token.
-const POLL: Duration = Duration::from_millis(20);
 const PROGRESS_BYTES: u64 = 1 << 20;
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 const MAX_REDIRECTS: usize = 10;
@@ -84,136 +73,6 @@ impl From<Error> for Fail {
     }
 }
 
-/// `scheme://host:port`, lowercase, default port filled in.
-pub fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let mut authority = &rest[..auth_end];
-    if let Some(i) = authority.rfind('@') {
-        authority = &authority[i + 1..];
-    }
-    let authority = authority.to_ascii_lowercase();
-    let has_port = match authority.rfind(':') {
-        Some(i) => !authority[i..].contains(']'),
-        None => false,
-    };
-    let authority = if has_port {
-        authority
-    } else {
-        match scheme.as_str() {
-            "http" => format!("{authority}:80"),
-            "https" => format!("{authority}:443"),
-            _ => authority,
-        }
-    };
-    Some(format!("{scheme}://{authority}"))
-}
-
-fn is_absolute(loc: &str) -> bool {
-    let l = loc.to_ascii_lowercase();
-    l.starts_with("http://") || l.starts_with("https://")
-}
-
-/// Resolves a relative `Location` against `base`.
-fn join_url(base: &str, loc: &str) -> String {
-    if loc.starts_with("//") {
-        let scheme = base.split("://").next().unwrap_or("https");
-        return format!("{scheme}:{loc}");
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
-    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..auth_end];
-    if loc.starts_with('/') {
-        return format!("{scheme}://{authority}{loc}");
-    }
-    let path = &rest[auth_end..];
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    let dir = match path.rfind('/') {
-        Some(i) => &path[..=i],
-        None => "/",
-    };
-    format!("{scheme}://{authority}{dir}{loc}")
-}
-
-/// Percent-encodes every byte but RFC 3986 unreserved characters (and `/`
-/// when `keep_slash`), like Python's `urllib.parse.quote`: file names may hold
-/// spaces, `#`, `?`, `%` or non-ASCII, and revisions `/` or `+`.
-pub fn quote(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn header(resp: &Response<Body>, name: &str) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-/// Strips `W/` and quotes.
-pub fn normalize_etag(raw: &str) -> String {
-    let s = raw.trim();
-    let s = s.strip_prefix("W/").unwrap_or(s);
-    s.replace('"', "")
-}
-
-/// `Content-Range: bytes a-b/total` -> (a, total)
-fn content_range(resp: &Response<Body>) -> Option<(u64, Option<u64>)> {
-    let v = header(resp, "content-range")?;
-    let v = v.strip_prefix("bytes")?.trim();
-    let (range, total) = v.split_once('/')?;
-    let start = range.split('-').next()?.trim().parse().ok()?;
-    Some((start, total.trim().parse().ok()))
-}
-
-/// `Retry-After`: delay seconds, or an HTTP date (RFC 9110 IMF-fixdate,
-/// "Sun, 06 Nov 1994 08:49:37 GMT"), as a wait from now (a past date is 0).
-fn retry_after(resp: &Response<Body>) -> Option<Duration> {
-    parse_retry_after(&header(resp, "retry-after")?, std::time::SystemTime::now())
-}
-
-fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<Duration> {
-    const MAX: f64 = 86_400.0;
-    if let Ok(secs) = v.trim().parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(MAX)));
-    }
-    let at = http_date_unix(v.trim())?;
-    let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
-    Some(Duration::from_secs_f64((at as f64 - now).clamp(0.0, MAX)))
-}
-
-/// Seconds since the Unix epoch of an IMF-fixdate.
-fn http_date_unix(v: &str) -> Option<i64> {
-    let (_, rest) = v.split_once(", ")?;
-    let mut parts = rest.split(' ');
-    let day: i64 = parts.next()?.parse().ok()?;
-    let mon = parts.next()?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| *m == mon)? as i64 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
-}
-
 fn conn_fail(e: ureq::Error) -> Fail {
     match e {
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => Fail::Fatal(err!(Download, "invalid request: {}", e)),
@@ -224,118 +83,6 @@ fn conn_fail(e: ureq::Error) -> Fail {
 fn io_fatal(what: &str, path: &Path, e: std::io::Error) -> Fail {
     Fail::Fatal(err!(Download, "{} {}: {}", what, path.display(), e))
 }
-
-/// Runs a blocking network step on a thread of its own and waits for it while
-/// watching `cancel`: an interrupt returns `Interrupted` within `POLL` and
-/// leaves the thread to end on its own timeouts.
-fn off_thread<T: Send + 'static>(cancel: &CancelToken, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    cancel.check()?;
-    let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("candle-hub-http".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| err!(Download, "cannot start a network thread: {}", e))?;
-    loop {
-        match rx.recv_timeout(POLL) {
-            Ok(v) => return Ok(v),
-            Err(RecvTimeoutError::Timeout) => cancel.check()?,
-            Err(RecvTimeoutError::Disconnected) => return Err(err!(Download, "a network thread panicked")),
-        }
-    }
-}
-
-thread_local! {
-    /// The token that reads on this thread give up for (see `CancelScope`).
-    static READ_CANCEL: RefCell<Option<CancelToken>> = const { RefCell::new(None) };
-}
-
-/// While alive, reads of a body on this thread stop waiting for bytes (and
-/// fail) within `POLL` once `token` is cancelled.
-struct CancelScope;
-
-impl CancelScope {
-    fn enter(token: &CancelToken) -> Self {
-        READ_CANCEL.with(|c| *c.borrow_mut() = Some(token.clone()));
-        CancelScope
-    }
-}
-
-impl Drop for CancelScope {
-    fn drop(&mut self) {
-        READ_CANCEL.with(|c| *c.borrow_mut() = None);
-    }
-}
-
-fn read_cancelled() -> bool {
-    READ_CANCEL.with(|c| c.borrow().as_ref().is_some_and(|t| t.is_cancelled()))
-}
-
-mod cancellable {
-    //! A ureq transport layer: waits for input in slices of `POLL`, between
-    //! which it looks at the thread's `READ_CANCEL` token.
-    use std::time::Instant;
-
-    use ureq::unversioned::transport::time::Duration as UDuration;
-    use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, NextTimeout, Transport};
-
-    use super::{read_cancelled, POLL};
-
-    #[derive(Debug)]
-    pub struct CancelConnector;
-
-    impl<In: Transport> Connector<In> for CancelConnector {
-        type Out = CancelTransport<In>;
-
-        fn connect(&self, _: &ConnectionDetails, chained: Option<In>) -> Result<Option<Self::Out>, ureq::Error> {
-            Ok(chained.map(CancelTransport))
-        }
-    }
-
-    #[derive(Debug)]
-    pub struct CancelTransport<T>(T);
-
-    impl<T: Transport> Transport for CancelTransport<T> {
-        fn buffers(&mut self) -> &mut dyn Buffers {
-            self.0.buffers()
-        }
-
-        fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-            self.0.transmit_output(amount, timeout)
-        }
-
-        fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-            // The limit the inner transport would apply (per-read included).
-            let limit = timeout.for_read();
-            let started = Instant::now();
-            loop {
-                if read_cancelled() {
-                    return Err(ureq::Error::Io(std::io::Error::other("cancelled")));
-                }
-                let left = limit.after.saturating_sub(started.elapsed());
-                if left <= POLL {
-                    return self.0.await_input(NextTimeout { after: UDuration::Exact(left), per_read: None, ..limit });
-                }
-                let slice = NextTimeout { after: UDuration::Exact(POLL), per_read: None, ..limit };
-                match self.0.await_input(slice) {
-                    Err(ureq::Error::Timeout(_)) => continue,
-                    other => return other,
-                }
-            }
-        }
-
-        fn is_open(&mut self) -> bool {
-            self.0.is_open()
-        }
-
-        fn is_tls(&self) -> bool {
-            self.0.is_tls()
-        }
-    }
-}
-
-pub(crate) use cancellable::CancelConnector;
 
 /// The sha256 of a body as it is written. For a big file the hashing runs
 /// on a thread of its own, fed 1 MiB buffers (recycled), so it overlaps the
@@ -479,10 +226,10 @@ impl<'a> Client<'a> {
     /// GET, with `Authorization` only when `url` is on the endpoint's origin.
     /// `timeout` bounds connecting, waiting for the answer and each read of
     /// its body; `cancel` ends the wait at once.
-    fn get(&self, url: &str, range: Option<&str>, timeout: Duration, cancel: &CancelToken) -> std::result::Result<Response<Body>, Fail> {
+    fn get(&self, url: &str, range: Option<&str>, timeout: Duration, cancel: &CancelToken) -> std::result::Result<Reply, Fail> {
         // As huggingface_hub does: a server that compresses a ranged reply
         // would break resumes and size checks (and ureq would inflate it).
-        let mut rb = self.cfg.agent().get(url).header("Accept-Encoding", "identity");
+        let mut rb = agent().get(url).header("Accept-Encoding", "identity");
         if let Some(r) = range {
             rb = rb.header("Range", r);
         }
@@ -497,7 +244,8 @@ impl<'a> Client<'a> {
             .timeout_recv_response(Some(timeout))
             .timeout_per_read(Some(timeout))
             .build();
-        off_thread(cancel, move || rb.call())?.map_err(conn_fail)
+        let resp = off_thread(cancel, move || rb.call())?.map_err(conn_fail)?;
+        Ok(Reply::new(resp, cancel))
     }
 
     fn status_fail(&self, resp: &Response<Body>, t: &Target) -> Fail {
@@ -744,6 +492,7 @@ impl<'a> Client<'a> {
                 if st != 200 {
                     return Err(self.status_fail(&resp, t));
                 }
+                let resp = resp.into_inner();
                 let read = off_thread(cancel, move || resp.into_body().into_with_config().limit(256 << 20).read_json::<serde_json::Value>())?;
                 let v = read.map_err(|e| Fail::Retry { reason: format!("bad repository info answer: {e}"), after: None, rate_limited: false, status: None })?;
                 let sha = v
@@ -838,7 +587,7 @@ impl<'a> Client<'a> {
                 _ => return Err(self.status_fail(&resp, t)),
             }
             let _scope = CancelScope::enter(cancel);
-            let mut reader = resp.into_body().into_reader();
+            let mut reader = resp.into_inner().into_body().into_reader();
             loop {
                 let read = reader.read(hasher.spare());
                 cancel.check()?;
@@ -921,25 +670,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hub_retry_after_is_seconds_or_an_http_date() {
-        let epoch = std::time::UNIX_EPOCH;
-        assert_eq!(http_date_unix("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(http_date_unix("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(http_date_unix("Tue, 29 Feb 2028 23:59:59 GMT"), Some(1_835_481_599));
-        for bad in ["Sun, 06 Nov 1994 08:49:37 PST", "06 Nov 1994", "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT", ""] {
-            assert_eq!(http_date_unix(bad), None, "{bad}");
-        }
-        let now = epoch + Duration::from_secs(784_111_777 - 25);
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(25)));
-        // a date in the past: retry now
-        assert_eq!(parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("2.5", now), Some(Duration::from_millis(2500)));
-        assert_eq!(parse_retry_after("-1", now), None);
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("999999999", now), Some(Duration::from_secs(86_400)));
-    }
-
-    #[test]
     fn hub_hash_pipe_matches_sha256_in_both_modes() {
         let data: Vec<u8> = (0..5_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         let want = hex::encode(Sha256::digest(&data));
@@ -969,21 +699,5 @@ mod tests {
             pipe.commit(5);
             assert_eq!(hex::encode(pipe.finish().unwrap().finalize()), hex::encode(Sha256::digest(b"hello")));
         }
-    }
-
-    #[test]
-    fn hub_transfer_url_helpers() {
-        assert_eq!(origin("https://huggingface.co/x/y").unwrap(), "https://huggingface.co:443");
-        assert_eq!(origin("http://127.0.0.1:8080/a?b").unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(origin("HTTP://U:P@Host"), Some("http://host:80".into()));
-        assert_ne!(origin("http://127.0.0.1:1/a"), origin("http://127.0.0.1:2/a"));
-        assert_eq!(join_url("http://h:1/a/b/c", "/x/y"), "http://h:1/x/y");
-        assert_eq!(join_url("http://h:1/a/b/c?q", "d"), "http://h:1/a/b/d");
-        assert_eq!(normalize_etag("W/\"abc\""), "abc");
-        assert_eq!(normalize_etag("\"abc\""), "abc");
-        assert_eq!(quote("dir/my file#1?.json", true), "dir/my%20file%231%3F.json");
-        assert_eq!(quote("données%+.json", true), "donn%C3%A9es%25%2B.json");
-        assert_eq!(quote("refs/pr/1", false), "refs%2Fpr%2F1");
-        assert_eq!(quote("A-z_0.9~", false), "A-z_0.9~");
     }
 }
