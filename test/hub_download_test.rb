@@ -259,6 +259,105 @@ class HubDownloadTest < CandleTest::HubTestCase
     assert reports.all?(&:ok?), reports.inspect
   end
 
+  # Python holds huggingface_hub's own lock for a blob (WeakFileLock on
+  # .locks/models--org--shared/<sha256>.lock, the path hf_hub_download locks):
+  # Candle waits for it, then downloads.
+  def test_candle_waits_for_the_lock_python_holds_on_a_blob
+    add_shared_repo
+    sha = sha256(weights)
+    python = CandleTest::PythonHub.start([{ op: "hold_lock", repo_id: "org/shared", etag: sha, seconds: 1.5 }],
+                                         env: { "HF_HUB_CACHE" => @cache }, home: @tmp)
+    begin
+      lock_path = python.wait_for_line(/^locked (.+)$/)[1]
+      assert_equal File.join(@cache, ".locks", "models--org--shared", "#{sha}.lock"), lock_path
+      t0 = now
+      path = download("org/shared", "model.safetensors")
+      elapsed = now - t0
+      held = python.result["results"].first
+    ensure
+      python.kill
+    end
+    assert_equal weights, File.binread(path)
+    assert_operator elapsed, :>=, 1.2, "Candle did not wait for Python's lock"
+    assert_operator elapsed, :<, 10
+    meta, body = @server.requests
+    assert_equal 2, @server.requests.size, @server.requests.inspect
+    assert_equal "bytes=0-0", meta[:range]
+    assert_match %r{\A/cdn/org/shared/#{sha}}, body[:path]
+    # the body was asked for only once Python had let go
+    assert_operator body[:time].to_f, :>=, held["released_at"] - 0.05
+    assert_equal [], entries(repo_dir("org/shared")).grep(/\.incomplete\z/)
+  end
+
+  # The reverse: Candle holds the lock while its (slowed) download runs; Python's
+  # hf_hub_download of the same file waits, then finds the blob Candle wrote and
+  # asks for no body: one body transfer in all.
+  def test_python_waits_for_candle_and_reuses_its_blob
+    add_shared_repo
+    @server.cdn_host = "localhost" # see test_candle_reads_what_python_huggingface_hub_downloaded
+    sha = sha256(weights)
+    @server.fault("model.safetensors", :slow, bytes_per_sec: weights.bytesize / 1.5)
+    incomplete = File.join(repo_dir("org/shared"), "blobs", "#{sha}.incomplete")
+    ruby_done = nil
+    ruby = Thread.new do
+      download("org/shared", "model.safetensors", revision: "v1.0").tap { ruby_done = Time.now }
+    end
+    wait_until(10, "Candle's partial file") { File.exist?(incomplete) } # written under the lock
+    py = python_hub([{ op: "hf_hub_download", repo_id: "org/shared", filename: "model.safetensors", revision: "v1.0" }],
+                    "HF_ENDPOINT" => @server.url).first
+    python_done = Time.now
+    path = ruby.value
+    assert_equal({ "path" => path, "sha256" => sha }, py)
+    assert_operator python_done, :>=, ruby_done, "Python returned before Candle's download ended"
+    bodies = @server.requests.select { |r| r[:method] == "GET" && r[:range] != "bytes=0-0" }
+    assert_equal 1, bodies.size, "one body transfer in all: #{@server.requests.map { |r| [r[:method], r[:path], r[:range]] }}"
+    assert_match %r{\A/cdn/org/shared/#{sha}}, bodies.first[:path]
+    assert_equal [sha], blobs("org/shared")
+  end
+
+  # ------------------------------------------------------------ keep-alive
+
+  # The process has one HTTP agent: its pool keeps a connection open across
+  # calls. An LFS file's metadata answer (302, empty body) and its body (read to
+  # the end) both leave the connection reusable: 4 calls, 8 requests, 1 connection.
+  def test_separate_downloads_reuse_one_connection
+    files = (1..4).to_h { |i| ["w#{i}.safetensors", "weights #{i}" * 100] }
+    @server.add_repo("org/four", files: files)
+    @server.clear_requests
+    files.each { |name, bytes| assert_equal bytes, File.binread(download("org/four", name)) }
+    assert_equal 8, @server.request_count
+    assert_equal 1, @server.connection_count,
+                 "connections of the requests: #{@server.requests.map { |r| [r[:connection], r[:path], r[:range]] }}"
+
+    # Small files: the metadata answer is a 206 with a 1-byte body (read to
+    # the end so the connection goes back to the pool), the file's body follows.
+    small = (1..4).to_h { |i| ["s#{i}.json", %({"n": #{i}})] }
+    @server.add_repo("org/small", files: small)
+    @server.clear_requests
+    small.each { |name, text| assert_equal text, File.read(download("org/small", name)) }
+    assert_equal 8, @server.request_count
+    assert_equal 1, @server.requests.map { |r| r[:connection] }.uniq.size,
+                 "connections of the requests: #{@server.requests.map { |r| [r[:connection], r[:range]] }}"
+    # an error answer's body is read too: a 404 does not cost the connection
+    @server.clear_requests
+    assert_raises(Candle::EntryNotFoundError) { download("org/small", "missing.json") }
+    assert_equal "{\"n\": 1}", File.read(download("org/small", "s1.json", refresh: true))
+    assert_equal 1, @server.requests.map { |r| r[:connection] }.uniq.size, @server.requests.inspect
+  end
+
+  # Control: a server that answers `Connection: close` gets one connection per request.
+  def test_a_server_that_closes_gets_one_connection_per_request
+    CandleTest::HubServer.open(keep_alive: false) do |srv|
+      files = (1..4).to_h { |i| ["w#{i}.safetensors", "weights #{i}" * 100] }
+      srv.add_repo("org/four", files: files)
+      files.each do |name, bytes|
+        assert_equal bytes, File.binread(Candle::Hub.download("org/four", name, **hub_opts(endpoint: srv.url)))
+      end
+      assert_equal 8, srv.request_count
+      assert_equal 8, srv.connection_count
+    end
+  end
+
   # ------------------------------------------------------------ warm cache
 
   def test_second_download_makes_no_request

@@ -94,7 +94,7 @@ class HubServerTest < Minitest::Test
     assert_equal %("#{Digest::SHA1.hexdigest("blob #{content.bytesize}\0#{content}")}"), res["etag"]
     assert_equal @sha, res["x-repo-commit"]
     assert_equal "bytes", res["accept-ranges"]
-    assert_equal "close", res["connection"]
+    assert_nil res["connection"], "HTTP/1.1 keep-alive: no Connection: close"
 
     full = http("/org/model/resolve/main/config.json")
     assert_equal "200", full.code
@@ -387,6 +387,120 @@ class HubServerTest < Minitest::Test
     assert_equal @weights.byteslice(0, 20_000), body
     assert_operator elapsed, :>=, 0.4
     assert_operator elapsed, :<, 3
+  end
+
+  # ------------------------------------------------------------ keep-alive
+
+  # Writes raw HTTP/1.1 requests on one socket; returns [status, headers, body] of
+  # the response (its body read by Content-Length).
+  def read_response(sock)
+    status = sock.gets("\r\n").to_s.split(" ")[1].to_i
+    headers = {}
+    while (l = sock.gets("\r\n")) && l != "\r\n"
+      k, v = l.chomp.split(": ", 2)
+      headers[k.downcase] = v
+    end
+    [status, headers, sock.read(headers["content-length"].to_i).to_s]
+  end
+
+  # Everything the server sends until it closes the socket; fails (instead of
+  # hanging) when it keeps the socket open for `timeout` seconds.
+  def read_to_eof(sock, timeout = 5)
+    out = +""
+    loop do
+      flunk "the server kept the connection open (#{timeout} s)" unless sock.wait_readable(timeout)
+      out << sock.readpartial(CandleTest::HubServer::CHUNK)
+    end
+  rescue EOFError, Errno::ECONNRESET
+    out
+  end
+
+  def get_on(sock, path, headers = {})
+    sock.write("GET #{path} HTTP/1.1\r\nHost: x\r\n#{headers.map { |k, v| "#{k}: #{v}\r\n" }.join}\r\n")
+    read_response(sock)
+  end
+
+  def test_keep_alive_serves_many_requests_on_one_connection
+    @server.clear_requests
+    content = %({"hidden_size": 8})
+    Net::HTTP.start(@server.host, @server.port, read_timeout: 10) do |h|
+      3.times { assert_equal content, h.get("/org/model/resolve/main/config.json").body }
+      assert_equal "302", h.request(Net::HTTP::Get.new("/org/model/resolve/main/model.safetensors", "Range" => "bytes=0-0")).code
+      assert_equal "404", h.get("/org/model/resolve/main/nope.json").code
+      assert_equal "200", h.head("/org/model/resolve/main/config.json").code
+      assert_equal content, h.get("/org/model/resolve/main/config.json").body
+    end
+    assert_equal 7, @server.request_count
+    assert_equal 1, @server.connection_count
+    assert_equal 1, @server.requests.map { |r| r[:connection] }.uniq.size
+    # HTTP/1.0 or Connection: close in the request: the server closes after the response
+    [["HTTP/1.1", "Connection: close\r\n"], ["HTTP/1.0", ""]].each do |version, extra|
+      s = TCPSocket.new(@server.host, @server.port)
+      s.write("GET /org/model/resolve/main/config.json #{version}\r\nHost: x\r\n#{extra}\r\n")
+      _, headers, body = read_response(s)
+      assert_equal "close", headers["connection"]
+      assert_equal content, body
+      assert_equal "", read_to_eof(s), "the server must close the socket (#{version} #{extra.strip})"
+      s.close
+    end
+    assert_equal 3, @server.connection_count
+    @server.clear_requests
+    assert_equal 0, @server.connection_count
+  end
+
+  def test_body_faults_close_the_connection_and_keep_alive_false_closes_every_one
+    loc = URI(cdn_location("org/model", "model.safetensors"))
+    s = TCPSocket.new(loc.host, loc.port)
+    status, headers, body = get_on(s, loc.request_uri, "Range" => "bytes=0-99")
+    assert_equal [206, @weights.byteslice(0, 100)], [status, body]
+    assert_nil headers["connection"]
+    %i[corrupt slow wrong_length drop].each do |type|
+      opts = { corrupt: { offset: 10 }, slow: { bytes_per_sec: 1_000_000 }, wrong_length: {}, drop: { after_bytes: 10 } }[type]
+      @server.fault("model.safetensors", type, times: 1, **opts)
+      s ||= TCPSocket.new(loc.host, loc.port)
+      s.write("GET #{loc.request_uri} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-99\r\n\r\n")
+      head = s.gets("\r\n\r\n")
+      assert_match(/^Connection: close\r$/, head, type.to_s)
+      rest = read_to_eof(s)
+      assert_operator rest.bytesize, :<=, 100, type.to_s
+      s.close
+      s = nil
+    end
+    # a status fault's answer is whole: the connection stays
+    @server.fault("config.json", :status, status: 503, times: 1)
+    s = TCPSocket.new(@server.host, @server.port)
+    assert_equal 503, get_on(s, "/org/model/resolve/main/config.json").first
+    assert_equal 200, get_on(s, "/org/model/resolve/main/config.json").first
+    s.close
+
+    CandleTest::HubServer.open(keep_alive: false) do |srv|
+      srv.add_repo("org/x", files: { "a.json" => "{}" })
+      refute srv.keep_alive?
+      Net::HTTP.start(srv.host, srv.port, read_timeout: 10) do |h|
+        3.times do
+          res = h.get("/org/x/resolve/main/a.json")
+          assert_equal ["{}", "close"], [res.body, res["connection"]]
+        end
+      end
+      assert_equal 3, srv.request_count
+      assert_equal 3, srv.connection_count # Net::HTTP reconnects after each close
+    end
+  end
+
+  def test_stop_closes_idle_kept_alive_connections_promptly
+    socks = 3.times.map do
+      s = TCPSocket.new(@server.host, @server.port)
+      assert_equal 200, get_on(s, "/org/model/resolve/main/config.json").first
+      s
+    end
+    assert_equal 3, @server.connection_count
+    t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    @server.stop
+    assert_operator Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0, :<, 1
+    socks.each do |s|
+      assert_equal "", read_to_eof(s, 1), "an idle connection must be closed by stop"
+      s.close
+    end
   end
 
   # ------------------------------------------------------------ request log

@@ -2,10 +2,16 @@
 
 # A local, HuggingFace-Hub-compatible HTTP server for the test suite.
 #
-# Plain TCPServer, one thread per connection, `Connection: close` on every
-# response. Big files are streamed with IO.copy_stream (sendfile). Faults
-# (status codes, dropped connections, corrupted / short / slow bodies) are
-# injected at the socket level.
+# Plain TCPServer, one thread per connection. HTTP/1.1 persistent connections
+# (keep-alive): after a complete response (always sized by Content-Length) the
+# thread reads the next request on the same socket, until the client closes it
+# or asks for `Connection: close`. A response a body fault breaks (drop, corrupt,
+# wrong_length, slow), an HTTP/1.0 request, or a server made with
+# `keep_alive: false` says `Connection: close` and closes the socket, as every
+# response did before. #connection_count counts accepted TCP connections.
+# Big files are streamed with IO.copy_stream (sendfile). Faults (status codes,
+# dropped connections, corrupted / short / slow bodies) are injected at the
+# socket level.
 #
 #   server = CandleTest::HubServer.new(root: "test/fixtures/hub").start
 #   ENV["HF_ENDPOINT"] = server.url
@@ -72,7 +78,10 @@ module CandleTest
       end
     end
 
-    Request = Struct.new(:method, :target, :path, :query, :headers, :phase, keyword_init: true) do
+    # keep_alive: whether the connection stays open after this request's response
+    # (cleared by a response that must close it); connection: the connection's id.
+    Request = Struct.new(:method, :target, :path, :query, :headers, :phase, :keep_alive, :connection,
+                         keyword_init: true) do
       def head? = method == "HEAD"
       def range = headers["range"]
     end
@@ -111,8 +120,12 @@ module CandleTest
     # cdn_host: "localhost" on a 127.0.0.1 server gives the same socket a second name.
     attr_accessor :cdn_host
 
-    def initialize(root: nil, lfs_threshold: 1024 * 1024, host: "127.0.0.1", port: 0, log: nil, cdn_host: nil)
+    # keep_alive: false answers every request with `Connection: close` and closes
+    # the socket (one request per TCP connection).
+    def initialize(root: nil, lfs_threshold: 1024 * 1024, host: "127.0.0.1", port: 0, log: nil, cdn_host: nil,
+                   keep_alive: true)
       @root = root && File.expand_path(root.to_s)
+      @keep_alive = keep_alive
       @lfs_threshold = lfs_threshold
       @host = host
       @cdn_host = cdn_host
@@ -125,6 +138,8 @@ module CandleTest
       @log_mutex = Mutex.new
       @fault_mutex = Mutex.new
       @requests = []
+      @connection_count = 0 # accepted since start / the last clear_requests
+      @connection_seq = 0   # ids of connections, never reset
       @faults = []
       @clients = {}
       @clients_mutex = Mutex.new
@@ -229,10 +244,23 @@ module CandleTest
       @log_mutex.synchronize { @requests.dup }.freeze
     end
 
+    # Clears the request log and resets #connection_count.
     def clear_requests
-      @log_mutex.synchronize { @requests.clear }
+      @log_mutex.synchronize do
+        @requests.clear
+        @connection_count = 0
+      end
       self
     end
+
+    # TCP connections accepted since start (or the last #clear_requests). With
+    # keep-alive a client that reuses its connections makes fewer connections
+    # than requests; each request log entry names its connection (:connection).
+    def connection_count
+      @log_mutex.synchronize { @connection_count }
+    end
+
+    def keep_alive? = @keep_alive
 
     def request_count(match = nil, method: nil)
       requests.count do |r|
@@ -423,8 +451,12 @@ module CandleTest
       loop do
         server = @server or break
         sock = server.accept
+        id = @log_mutex.synchronize do
+          @connection_count += 1
+          @connection_seq += 1
+        end
         @clients_mutex.synchronize do
-          t = Thread.new(sock) { |s| serve_connection(s) }
+          t = Thread.new(sock) { |s| serve_connection(s, id) }
           t.report_on_exception = false
           @clients[sock] = t
         end
@@ -433,19 +465,23 @@ module CandleTest
       nil
     end
 
-    def serve_connection(sock)
+    # Serves requests on one socket until a response closes it (Connection:
+    # close, a body fault, an error), the client closes it, or #stop does.
+    def serve_connection(sock, id)
       sock.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_NODELAY, 1)
-      req = read_request(sock)
-      return unless req
-
-      log_request(req)
-      begin
-        dispatch(sock, req)
-      rescue IOError, SystemCallError
-        raise
-      rescue StandardError => e
-        warn "HubServer: #{e.class}: #{e.message}\n  #{e.backtrace.first(5).join("\n  ")}"
-        error_response(sock, req, 500, nil, "Internal Error")
+      loop do
+        req = read_request(sock, id) or break
+        log_request(req)
+        begin
+          dispatch(sock, req)
+        rescue IOError, SystemCallError
+          raise
+        rescue StandardError => e
+          warn "HubServer: #{e.class}: #{e.message}\n  #{e.backtrace.first(5).join("\n  ")}"
+          req.keep_alive = false # part of a response may be out already
+          error_response(sock, req, 500, nil, "Internal Error")
+        end
+        break unless req.keep_alive && running?
       end
     rescue IOError, SystemCallError
       nil # client went away, or a fault closed the socket
@@ -458,9 +494,9 @@ module CandleTest
       @clients_mutex.synchronize { @clients.delete(sock) }
     end
 
-    def read_request(sock)
+    def read_request(sock, id)
       line = sock.gets("\n", 16 * 1024) or return nil
-      method, target, = line.strip.split(" ", 3)
+      method, target, version = line.strip.split(" ", 3)
       return nil unless method && target
 
       headers = {}
@@ -476,7 +512,13 @@ module CandleTest
       path, query = target.split("?", 2)
       range = headers["range"]
       phase = method == "HEAD" || range.to_s.delete(" ") == "bytes=0-0" ? :metadata : :body
-      Request.new(method: method.upcase, target: target, path: path, query: query.to_s, headers: headers, phase: phase)
+      # HTTP/1.1 connections persist unless either side says close; a request
+      # body not read whole (or chunked) leaves the stream out of step.
+      keep = @keep_alive && version.to_s.upcase == "HTTP/1.1" &&
+             !headers["connection"].to_s.downcase.split(",").map(&:strip).include?("close") &&
+             len <= (10 << 20) && !headers.key?("transfer-encoding")
+      Request.new(method: method.upcase, target: target, path: path, query: query.to_s, headers: headers, phase: phase,
+                  keep_alive: keep, connection: id)
     end
 
     def log_request(req)
@@ -485,6 +527,7 @@ module CandleTest
         path: req.target.dup.freeze,
         range: req.range&.dup&.freeze,
         authorization: req.headers["authorization"]&.dup&.freeze,
+        connection: req.connection,
         time: Time.now
       }.freeze
       @log_mutex.synchronize { @requests << entry }
@@ -736,13 +779,14 @@ module CandleTest
         status = 200
       end
       base["Content-Length"] = length.to_s
-      head = response_head(status, base)
       if req.head?
-        sock.write(head)
+        sock.write(response_head(status, base, req))
         return
       end
 
       faults = take_body_faults(repo_id, fault_path, req.phase, offset, length)
+      req.keep_alive = false unless faults.empty? # a broken body closes the connection
+      head = response_head(status, base, req)
       if faults.empty?
         if entry.content
           sock.write(head + entry.content.byteslice(offset, length))
@@ -781,7 +825,7 @@ module CandleTest
         due = sent / rate - (Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0)
         sleep(due) if due.positive?
       end
-      # drop / wrong_length: the connection is closed right after (every response closes).
+      # drop / wrong_length: the connection is closed right after (a body fault clears keep_alive).
     ensure
       src&.close
     end
@@ -794,14 +838,16 @@ module CandleTest
 
     def send_response(sock, req, status, headers, body)
       body = body.b
-      head = response_head(status, headers.merge("Content-Length" => body.bytesize.to_s))
+      head = response_head(status, headers.merge("Content-Length" => body.bytesize.to_s), req)
       sock.write(req.head? ? head : head + body)
     end
 
-    def response_head(status, headers)
+    # Says `Connection: close` when the socket closes after this response.
+    def response_head(status, headers, req)
       out = +"HTTP/1.1 #{status} #{REASONS.fetch(status, "Status")}\r\n"
       headers.each { |k, v| out << "#{k}: #{v}\r\n" }
-      out << "Connection: close\r\n\r\n"
+      out << "Connection: close\r\n" unless req.keep_alive
+      out << "\r\n"
       out.b
     end
 

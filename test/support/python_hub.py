@@ -16,15 +16,24 @@ Ops:
       => {"warnings": [...], "repos": [{"repo_id", "repo_type", "repo_path", "size_on_disk", "nb_files",
           "refs": {ref: commit}, "revisions": [{"commit_hash", "snapshot_path", "size_on_disk", "refs",
           "files": [{"name" (relative to the snapshot), "blob_path", "size_on_disk"}]}]}]}
+  {"op": "hold_lock", "repo_id", "etag", "seconds", "repo_type"?}
+      Takes huggingface_hub's own lock for a blob (WeakFileLock on
+      <HF_HUB_CACHE>/.locks/<repo folder>/<etag>.lock, the path hf_hub_download
+      locks), prints "locked <path>" on stderr (flushed: a caller that runs this
+      driver in the background waits for that line), holds it `seconds`, releases it.
+      => {"lock_path", "locked_at", "released_at"} (time.time() seconds)
 """
 
 import hashlib
 import json
 import os
 import sys
+import time
 
 import huggingface_hub
 from huggingface_hub import _CACHED_NO_EXIST, hf_hub_download, scan_cache_dir, snapshot_download, try_to_load_from_cache
+from huggingface_hub.file_download import repo_folder_name
+from huggingface_hub.utils import WeakFileLock
 
 
 def sha256(path):
@@ -53,6 +62,17 @@ def run(op):
     if kind == "snapshot_download":
         path = snapshot_download(op["repo_id"], revision=op.get("revision"), repo_type=repo_type, local_files_only=True)
         return {"path": path}
+    if kind == "hold_lock":
+        # The same path hf_hub_download builds (file_download.py: locks_dir / repo folder / f"{etag}.lock").
+        folder = os.path.join(os.environ["HF_HUB_CACHE"], ".locks", repo_folder_name(repo_id=op["repo_id"], repo_type=repo_type))
+        os.makedirs(folder, exist_ok=True)
+        lock_path = os.path.join(folder, f"{op['etag']}.lock")
+        with WeakFileLock(lock_path):
+            locked_at = time.time()
+            print(f"locked {lock_path}", file=sys.stderr, flush=True)
+            time.sleep(float(op["seconds"]))
+            released_at = time.time()
+        return {"lock_path": lock_path, "locked_at": locked_at, "released_at": released_at}
     if kind == "scan_cache_dir":
         info = scan_cache_dir(os.environ["HF_HUB_CACHE"])
         repos = []

@@ -54,6 +54,85 @@ module CandleTest
     # HF_HUB_OFFLINE) -- no token, no proxy, no developer HF_* settings.
     # Returns {"version" => ..., "results" => [...]}.
     def run(ops, env:, home:)
+      start(ops, env: env, home: home).result
+    end
+
+    # The ops running in the background: #wait_for_line waits for a line the
+    # driver prints on stderr (e.g. hold_lock's "locked <path>"), #result waits for
+    # the end and returns what #run returns.
+    class Running
+      def initialize(stdin, stdout, stderr, wait, what)
+        @wait = wait
+        @what = what
+        @err = +""
+        @lines = [] # stderr lines not yet looked at by #wait_for_line
+        @eof = false
+        @mutex = Mutex.new
+        @cond = ConditionVariable.new
+        @out_reader = Thread.new { stdout.read.tap { stdout.close } }
+        @err_reader = Thread.new do
+          stderr.each_line do |l|
+            @mutex.synchronize do
+              @err << l
+              @lines << l
+              @cond.broadcast
+            end
+          end
+          stderr.close
+          @mutex.synchronize do
+            @eof = true
+            @cond.broadcast
+          end
+        end
+        stdin.close
+      end
+
+      def pid = @wait.pid
+
+      # The first stderr line matching `pattern` (MatchData); raises when the
+      # driver ends first or nothing matches within `timeout` seconds.
+      def wait_for_line(pattern, timeout: 60)
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+        @mutex.synchronize do
+          loop do
+            while (line = @lines.shift)
+              m = pattern.match(line)
+              return m if m
+            end
+            raise "#{@what} ended before printing a line matching #{pattern.inspect}:\n#{@err}" if @eof
+
+            left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+            raise "#{@what}: no line matching #{pattern.inspect} within #{timeout} s:\n#{@err}" if left <= 0
+
+            @cond.wait(@mutex, left)
+          end
+        end
+      end
+
+      def result
+        unless @wait.join(RUN_TIMEOUT)
+          kill
+          raise "#{@what} did not finish within #{RUN_TIMEOUT} s"
+        end
+        out = @out_reader.value
+        @err_reader.join
+        raise "#{@what} failed (#{@wait.value.inspect}):\n#{@err}\n#{out}" unless @wait.value.success?
+
+        JSON.parse(out)
+      end
+
+      # Ends the driver if it still runs (a test that failed half-way).
+      def kill
+        return unless @wait.alive?
+
+        Process.kill("KILL", @wait.pid)
+        @wait.join
+      rescue Errno::ESRCH
+        nil
+      end
+    end
+
+    def start(ops, env:, home:)
       clean = {
         "PATH" => ENV.fetch("PATH", "/usr/bin:/bin"),
         "HOME" => home,
@@ -68,20 +147,9 @@ module CandleTest
         "HF_HUB_DISABLE_XET" => "1"
       }.merge(env)
       exe = python
-      Open3.popen3(clean, exe, DRIVER, unsetenv_others: true) do |stdin, stdout, stderr, wait|
-        readers = [stdout, stderr].map { |io| Thread.new { io.read } }
-        stdin.write(JSON.generate("ops" => ops))
-        stdin.close
-        unless wait.join(RUN_TIMEOUT)
-          Process.kill("KILL", wait.pid)
-          wait.join
-          raise "#{exe} #{DRIVER} did not finish within #{RUN_TIMEOUT} s"
-        end
-        out, err = readers.map(&:value)
-        raise "#{exe} #{DRIVER} failed (#{wait.value.inspect}):\n#{err}\n#{out}" unless wait.value.success?
-
-        JSON.parse(out)
-      end
+      stdin, stdout, stderr, wait = Open3.popen3(clean, exe, DRIVER, unsetenv_others: true)
+      stdin.write(JSON.generate("ops" => ops))
+      Running.new(stdin, stdout, stderr, wait, "#{exe} #{DRIVER}")
     end
   end
 end
