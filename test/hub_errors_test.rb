@@ -55,4 +55,17 @@ class HubErrorsTest < CandleTest::HubTestCase
     err = assert_raises(Candle::AuthenticationError) { download("org/private", "config.json") }
     assert_equal ["org/private", 401], [err.repo_id, err.status]
   end
+
+  # A path component over 255 bytes cannot be a file name: refused before any
+  # request, and left out of Hub.files so a listing never offers it.
+  def test_names_over_255_bytes_are_refused_before_a_request_and_not_listed
+    long = "#{"é" * 128}.json" # 261 bytes
+    @server.add_repo("org/odd", files: { "config.json" => CONFIG_JSON, "dir/#{long}" => "{}" })
+    assert_equal ["config.json"], Candle::Hub.files("org/odd", **hub_opts.except(:progress)).sort
+    @server.clear_requests
+    err = assert_raises(ArgumentError) { download("org/odd", "dir/#{long}") }
+    assert_match(/255/, err.message)
+    assert_equal 0, @server.request_count
+    assert_includes Candle::Hub.snapshot("org/odd", **hub_opts).then { |d| Dir.children(d) }, "config.json"
+  end
 end
