@@ -179,4 +179,49 @@ class HubStallTest < CandleTest::HubTestCase
     assert_operator took, :<, 4.0
     assert_equal 2, @silent.connections
   end
+
+  # Connect phase: a listener whose accept queue is full drops new SYNs, so
+  # connecting hangs (until the connect timeout, here etag_timeout: 60).
+  def test_timeout_ends_a_stalled_connect_within_a_second
+    full = Socket.new(:INET, :STREAM)
+    full.bind(Addrinfo.tcp("127.0.0.1", 0))
+    full.listen(0)
+    port = full.local_address.ip_port
+    # fill the accept queue (never accepted)
+    fillers = Array.new(4) do
+      s = Socket.new(:INET, :STREAM)
+      begin
+        s.connect_nonblock(Addrinfo.tcp("127.0.0.1", port))
+      rescue IO::WaitWritable, Errno::EINPROGRESS
+        nil
+      end
+      s
+    end
+    sleep 0.1
+    took = elapsed do
+      assert_raises(Timeout::Error) do
+        Timeout.timeout(0.5) do
+          Candle::Hub.download("org/stall", "w.bin", endpoint: "http://127.0.0.1:#{port}", cache_dir: @cache,
+                                                     progress: false, etag_timeout: 60)
+        end
+      end
+    end
+    assert_operator took, :<, 1.5, "Timeout took #{took.round(2)} s to stop a stalled connect"
+  ensure
+    fillers&.each(&:close)
+    full&.close
+  end
+
+  # Retry sleep: the server asks for 30 s; Timeout ends the wait at once.
+  def test_timeout_ends_a_retry_wait_within_a_second
+    add_model_repo
+    @server.fault("config.json", :status, status: 503, times: 5, retry_after: 30)
+    took = elapsed do
+      assert_raises(Timeout::Error) do
+        Timeout.timeout(0.5) { download("org/model", "config.json", max_retry_wait: 120) }
+      end
+    end
+    assert_operator took, :<, 1.5, "Timeout took #{took.round(2)} s to stop a retry wait"
+    assert_equal 1, @server.request_count, "one request, then the wait"
+  end
 end

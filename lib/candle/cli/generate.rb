@@ -5,7 +5,7 @@ module Candle
     # `candle generate` and `candle chat`: an LLM from the Hub cache (downloaded
     # when missing), answering with the model's own chat template.
     module Generate
-      DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
+      DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF"
       GENERATION_FLAGS = %i[max_tokens temperature top_p top_k min_p repetition_penalty seed stop].freeze
 
       private
