@@ -170,7 +170,129 @@ struct Layer {
     /// Sliding-window layer (gemma3): sees the last `window` positions and
     /// uses the local RoPE base.
     sliding: bool,
-    kv: Option<(Tensor, Tensor)>,
+    kv: Kv,
+}
+
+/// A layer's KV cache.
+enum Kv {
+    /// On the CPU (F32): preallocated, written in place, read by the
+    /// single-token attention without copies.
+    Host(HostKv),
+    /// Other devices: tensors (1, kv_heads, positions, head_dim), grown by cat.
+    Tensors(Option<(Tensor, Tensor)>),
+}
+
+/// Keys and values per KV head, `cap` positions reserved:
+/// `k[(head * cap + pos) * dim..][..dim]`. Growing doubles `cap` (one copy
+/// per doubling), so a token costs only its own rows.
+struct HostKv {
+    heads: usize,
+    dim: usize,
+    len: usize,
+    cap: usize,
+    k: Vec<f32>,
+    v: Vec<f32>,
+}
+
+impl HostKv {
+    fn new(heads: usize, dim: usize) -> Self {
+        HostKv { heads, dim, len: 0, cap: 0, k: Vec::new(), v: Vec::new() }
+    }
+
+    fn reserve(&mut self, total: usize) {
+        if total <= self.cap {
+            return;
+        }
+        let cap = total.max(self.cap * 2).max(64);
+        let (h, d) = (self.heads, self.dim);
+        let grow = |old: &[f32], old_cap: usize, len: usize| {
+            let mut new = vec![0f32; h * cap * d];
+            for head in 0..h {
+                new[head * cap * d..][..len * d].copy_from_slice(&old[head * old_cap * d..][..len * d]);
+            }
+            new
+        };
+        self.k = grow(&self.k, self.cap, self.len);
+        self.v = grow(&self.v, self.cap, self.len);
+        self.cap = cap;
+    }
+
+    /// Appends `n` positions given as (heads, n, dim) row-major.
+    fn append(&mut self, k: &[f32], v: &[f32], n: usize) {
+        self.reserve(self.len + n);
+        let (d, cap, len) = (self.dim, self.cap, self.len);
+        for head in 0..self.heads {
+            let src = head * n * d..(head + 1) * n * d;
+            let dst = (head * cap + len) * d..(head * cap + len + n) * d;
+            self.k[dst.clone()].copy_from_slice(&k[src.clone()]);
+            self.v[dst].copy_from_slice(&v[src]);
+        }
+        self.len += n;
+    }
+
+    /// All cached positions as tensors (1, heads, len, dim).
+    fn tensors(&self, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+        let (d, cap, len) = (self.dim, self.cap, self.len);
+        let pack = |src: &[f32]| {
+            let mut out = Vec::with_capacity(self.heads * len * d);
+            for head in 0..self.heads {
+                out.extend_from_slice(&src[head * cap * d..][..len * d]);
+            }
+            Tensor::from_vec(out, (1, self.heads, len, d), device)
+        };
+        Ok((pack(&self.k)?, pack(&self.v)?))
+    }
+
+    /// Attention of one query (n_head × dim) over the cached positions
+    /// (the last `window` only, when given): softmax(q·kᵀ · scale) · v per
+    /// head, each KV head shared by `n_head / heads` query heads.
+    fn attend_one(&self, q: &[f32], n_head: usize, scale: f32, window: Option<usize>) -> Vec<f32> {
+        let (d, cap, len) = (self.dim, self.cap, self.len);
+        let rep = n_head / self.heads;
+        let lo = window.map_or(0, |w| len.saturating_sub(w));
+        let mut out = vec![0f32; n_head * d];
+        let mut scores = vec![0f32; len - lo];
+        for h in 0..n_head {
+            let qh = &q[h * d..(h + 1) * d];
+            let base = (h / rep) * cap * d;
+            let mut max = f32::NEG_INFINITY;
+            for (j, s) in (lo..len).zip(scores.iter_mut()) {
+                *s = dot(qh, &self.k[base + j * d..][..d]) * scale;
+                max = max.max(*s);
+            }
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            let oh = &mut out[h * d..(h + 1) * d];
+            for (j, s) in (lo..len).zip(scores.iter()) {
+                let p = s / sum;
+                for (o, x) in oh.iter_mut().zip(&self.v[base + j * d..][..d]) {
+                    *o += p * x;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Dot product with 8 independent sums (vectorizes; the order differs from
+/// a sequential sum only in rounding).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ar.iter().zip(br) {
+        s += x * y;
+    }
+    s
 }
 
 /// Hyperparameters read from the metadata.
@@ -378,7 +500,7 @@ impl GgufDecoder {
                 mlp,
                 post_ffn_norm: l.opt_vector(&format!("{p}.post_ffw_norm.weight"))?,
                 sliding: h.window.is_some() && (i + 1) % pattern != 0,
-                kv: None,
+                kv: if device.is_cpu() { Kv::Host(HostKv::new(n_kv_head, head_dim)) } else { Kv::Tensors(None) },
             });
         }
         let norm = l.vector("output_norm.weight")?;
@@ -397,7 +519,10 @@ impl GgufDecoder {
         let (_, len) = ids.dims2()?;
         if start == 0 {
             for l in &mut self.layers {
-                l.kv = None;
+                match &mut l.kv {
+                    Kv::Host(c) => c.len = 0,
+                    Kv::Tensors(t) => *t = None,
+                }
             }
         }
         let mut x = self.embed.embedding(ids)?;
@@ -415,8 +540,9 @@ impl GgufDecoder {
         let h = &self.h;
         for layer in &mut self.layers {
             let (rope, mask) = if layer.sliding { (rope_l.as_ref().unwrap_or(&rope_g), &mask_l) } else { (&rope_g, &mask_g) };
+            let window = if layer.sliding { h.window } else { None };
             let r = candle_nn::ops::rms_norm(&x, &layer.attn_norm, h.eps as f32)?;
-            let mut a = layer.attention(h, &r, rope, mask.as_ref())?;
+            let mut a = layer.attention(h, &r, rope, mask.as_ref(), window)?;
             if let Some(n) = &layer.post_attn_norm {
                 a = candle_nn::ops::rms_norm(&a, n, h.eps as f32)?;
             }
@@ -436,9 +562,14 @@ impl GgufDecoder {
     /// Keeps the first `len` positions of the KV cache.
     pub fn truncate_cache(&mut self, len: usize) -> candle_core::Result<()> {
         for l in &mut self.layers {
-            if let Some((k, v)) = l.kv.take() {
-                let keep = len.min(k.dim(2)?);
-                l.kv = Some((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?));
+            match &mut l.kv {
+                Kv::Host(c) => c.len = c.len.min(len),
+                Kv::Tensors(t) => {
+                    if let Some((k, v)) = t.take() {
+                        let keep = len.min(k.dim(2)?);
+                        *t = Some((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?));
+                    }
+                }
             }
         }
         Ok(())
@@ -476,7 +607,9 @@ impl GgufDecoder {
 }
 
 impl Layer {
-    fn attention(&mut self, h: &Hyper, x: &Tensor, rope_cs: &(Tensor, Tensor), mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
+    /// `window`: a sliding-window layer's window (its `mask` says the same
+    /// for prompts; a single token attends over the last `window` positions).
+    fn attention(&mut self, h: &Hyper, x: &Tensor, rope_cs: &(Tensor, Tensor), mask: Option<&Tensor>, window: Option<usize>) -> candle_core::Result<Tensor> {
         let (b, len, _) = x.dims3()?;
         let (q, k, v) = match &self.qkv {
             Qkv::Split { q, k, v } => (q.forward(x)?, k.forward(x)?, v.forward(x)?),
@@ -498,11 +631,31 @@ impl Layer {
         }
         let q = apply_rope(h, &q, rope_cs)?;
         let k = apply_rope(h, &k, rope_cs)?;
-        let (k, v) = match self.kv.take() {
-            Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-            None => (k, v),
+        let (k, v) = match &mut self.kv {
+            Kv::Host(c) => {
+                let prev = c.len;
+                c.append(&k.flatten_all()?.to_vec1::<f32>()?, &v.flatten_all()?.to_vec1::<f32>()?, len);
+                if len == 1 && b == 1 {
+                    // One new token: attend straight over the cache, no copies.
+                    let out = c.attend_one(&q.flatten_all()?.to_vec1::<f32>()?, h.n_head, h.attn_scale as f32, window);
+                    let out = Tensor::from_vec(out, (b, 1, h.n_head * h.head_dim), x.device())?;
+                    return self.o.forward(&out);
+                }
+                if prev == 0 {
+                    (k, v)
+                } else {
+                    c.tensors(x.device())?
+                }
+            }
+            Kv::Tensors(t) => {
+                let (k, v) = match t.take() {
+                    Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+                    None => (k, v),
+                };
+                *t = Some((k.clone(), v.clone()));
+                (k, v)
+            }
         };
-        self.kv = Some((k.clone(), v.clone()));
         let rep = h.n_head / h.n_kv_head;
         let k = candle_transformers::utils::repeat_kv(k, rep)?.contiguous()?;
         let v = candle_transformers::utils::repeat_kv(v, rep)?.contiguous()?;
