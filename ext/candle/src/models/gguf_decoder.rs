@@ -173,6 +173,9 @@ struct Layer {
     kv: Kv,
 }
 
+/// Rows of queries whose attention scores are computed at once in a prompt.
+const QUERY_BLOCK: usize = 128;
+
 /// A layer's KV cache.
 enum Kv {
     /// On the CPU (F32): preallocated, written in place, read by the
@@ -659,12 +662,25 @@ impl Layer {
         let rep = h.n_head / h.n_kv_head;
         let k = candle_transformers::utils::repeat_kv(k, rep)?.contiguous()?;
         let v = candle_transformers::utils::repeat_kv(v, rep)?.contiguous()?;
-        let mut scores = (q.matmul(&k.t()?)? * h.attn_scale)?;
-        if let Some(m) = mask {
-            scores = scores.broadcast_add(m)?;
+        let kt = k.t()?;
+        // Queries in blocks of QUERY_BLOCK rows: the scores of a 512-token
+        // prompt would otherwise be heads × 512 × 512 floats, several times
+        // over (scaled, masked, softmaxed), at the peak of the process's memory.
+        let mut outs = Vec::with_capacity(len.div_ceil(QUERY_BLOCK));
+        for at in (0..len).step_by(QUERY_BLOCK) {
+            let n = QUERY_BLOCK.min(len - at);
+            let qb = if n == len { q.clone() } else { q.narrow(2, at, n)? };
+            let mut scores = (qb.matmul(&kt)? * h.attn_scale)?;
+            if let Some(m) = mask {
+                let mb = if n == len { m.clone() } else { m.narrow(0, at, n)? };
+                scores = scores.broadcast_add(&mb)?;
+            }
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            drop(scores);
+            outs.push(probs.matmul(&v)?);
         }
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, len, h.n_head * h.head_dim))?;
+        let out = if outs.len() == 1 { outs.pop().expect("one block") } else { Tensor::cat(&outs, 2)? };
+        let out = out.transpose(1, 2)?.reshape((b, len, h.n_head * h.head_dim))?;
         self.o.forward(&out)
     }
 

@@ -177,3 +177,27 @@ fn a_diverging_sequence_keeps_the_common_prefix_of_the_cache() {
         assert_eq!(fed, 1);
     }
 }
+
+/// A 200-token prompt in one call (attention in query blocks of 128 over
+/// the tensor path) and the same tokens fed one at a time (the in-place
+/// KV cache and single-token attention, the sliding window of gemma3
+/// included) give the same next-token logits.
+#[test]
+fn a_prompt_at_once_and_token_by_token_agree() {
+    let cancel = CancelToken::new();
+    let seq: Vec<u32> = (0..200u32).map(|i| (i * 37) % 380 + 2).collect();
+    for arch in ["llama", "qwen3", "gemma3", "phi3"] {
+        let mut whole = load(arch, "f32");
+        let (l_whole, fed) = whole.next_logits(&seq, &cancel).unwrap();
+        assert_eq!(fed, seq.len());
+        let mut step = load(arch, "f32");
+        let mut last = Vec::new();
+        for n in 1..=seq.len() {
+            let (l, fed) = step.next_logits(&seq[..n], &cancel).unwrap();
+            assert_eq!(fed, 1, "{arch}: one token per step");
+            last = l;
+        }
+        let d = l_whole.iter().zip(&last).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(d < 1e-4, "{arch}: {d}");
+    }
+}
