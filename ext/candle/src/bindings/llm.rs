@@ -81,11 +81,21 @@ fn load_from_repo(
     } else {
         None
     };
+    release_free_memory();
     let files = match weights {
         WeightFiles::Gguf(f) => vec![f],
         WeightFiles::Safetensors(v) => v,
     };
     Ok(Loaded { model, tokenizer, source: repo.describe(), files })
+}
+
+/// Hands the heap's free pages back to the system (glibc keeps what a
+/// tokenizer's or GGUF header's many small temporaries left behind).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn device_of(kind: String, ordinal: usize) -> Result<candle_core::Device, Error> {

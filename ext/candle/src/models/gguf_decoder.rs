@@ -337,6 +337,9 @@ impl<R: Read + Seek> Loader<'_, R> {
     }
 
     fn qtensor(&mut self, name: &str) -> Result<QTensor> {
+        if self.device.is_cpu() {
+            return read_cpu_qtensor(self.content, self.reader, name);
+        }
         self.content.tensor(self.reader, name, self.device).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
     }
 
@@ -372,6 +375,63 @@ impl<R: Read + Seek> Loader<'_, R> {
         let b = self.opt_vector(&format!("{name}.bias"))?;
         Linear::new(Arc::new(w), b, self.pool.clone()).map_err(|e| err!(InvalidModelFile, "tensor {}: {}", name, e))
     }
+}
+
+/// A tensor read from the file straight into its blocks' memory. candle's
+/// `Content::tensor` reads the bytes into one buffer and copies them into
+/// the blocks: the largest tensor (Qwen's 151936-row embedding, 110 MB) was
+/// held twice at the peak of the load.
+fn read_cpu_qtensor<R: Read + Seek>(content: &gguf_file::Content, reader: &mut R, name: &str) -> Result<QTensor> {
+    use candle_core::quantized::{k_quants as k, QStorage};
+    let bad = |e: &dyn std::fmt::Display| err!(InvalidModelFile, "tensor {}: {}", name, e);
+    let info = content.tensor_infos.get(name).ok_or_else(|| err!(InvalidModelFile, "no tensor {} in the GGUF", name))?;
+    let elems = info.shape.elem_count();
+    let bs = info.ggml_dtype.block_size();
+    if elems % bs != 0 {
+        return Err(bad(&format!("{elems} elements are not a whole number of {bs}-element blocks")));
+    }
+    let blocks = elems / bs;
+    let bytes = blocks.checked_mul(info.ggml_dtype.type_size()).ok_or_else(|| bad(&"size overflows"))?;
+    let start = content.tensor_data_offset.saturating_add(info.offset);
+    let file_size = reader.seek(std::io::SeekFrom::End(0)).map_err(|e| bad(&e))?;
+    if bytes as u64 > file_size.saturating_sub(start) {
+        return Err(bad(&format!("needs {bytes} bytes at offset {start}, the file has {file_size}")));
+    }
+    reader.seek(std::io::SeekFrom::Start(start)).map_err(|e| bad(&e))?;
+    fn read_blocks<T: candle_core::quantized::GgmlType + Send + Sync + 'static, R: Read>(
+        reader: &mut R,
+        n: usize,
+        bytes: usize,
+    ) -> std::io::Result<Box<dyn candle_core::quantized::QuantizedType>> {
+        if std::mem::size_of::<T>() * n != bytes {
+            return Err(std::io::Error::other("block size mismatch"));
+        }
+        // Zeroed blocks (plain integer/float fields: all-zero is a valid
+        // value), then overwritten by the file's bytes.
+        let mut v: Vec<T> = (0..n).map(|_| unsafe { std::mem::zeroed::<T>() }).collect();
+        let buf = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, bytes) };
+        reader.read_exact(buf)?;
+        Ok(Box::new(v))
+    }
+    let r = reader;
+    let storage = match info.ggml_dtype {
+        GgmlDType::F32 => read_blocks::<f32, _>(r, blocks, bytes),
+        GgmlDType::F16 => read_blocks::<half::f16, _>(r, blocks, bytes),
+        GgmlDType::BF16 => read_blocks::<half::bf16, _>(r, blocks, bytes),
+        GgmlDType::Q4_0 => read_blocks::<k::BlockQ4_0, _>(r, blocks, bytes),
+        GgmlDType::Q4_1 => read_blocks::<k::BlockQ4_1, _>(r, blocks, bytes),
+        GgmlDType::Q5_0 => read_blocks::<k::BlockQ5_0, _>(r, blocks, bytes),
+        GgmlDType::Q5_1 => read_blocks::<k::BlockQ5_1, _>(r, blocks, bytes),
+        GgmlDType::Q8_0 => read_blocks::<k::BlockQ8_0, _>(r, blocks, bytes),
+        GgmlDType::Q2K => read_blocks::<k::BlockQ2K, _>(r, blocks, bytes),
+        GgmlDType::Q3K => read_blocks::<k::BlockQ3K, _>(r, blocks, bytes),
+        GgmlDType::Q4K => read_blocks::<k::BlockQ4K, _>(r, blocks, bytes),
+        GgmlDType::Q5K => read_blocks::<k::BlockQ5K, _>(r, blocks, bytes),
+        GgmlDType::Q6K => read_blocks::<k::BlockQ6K, _>(r, blocks, bytes),
+        other => return Err(err!(UnsupportedModel, "tensor {}: quantization {:?} is not supported", name, other)),
+    }
+    .map_err(|e| bad(&e))?;
+    QTensor::new(QStorage::Cpu(storage), info.shape.clone()).map_err(|e| bad(&e))
 }
 
 /// RoPE inverse frequencies, computed in f32 as transformers does (f64
