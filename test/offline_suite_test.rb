@@ -72,15 +72,4 @@ class OfflineSuiteTest < Minitest::Test
     assert_equal "GGUF", File.binread(gguf, 4)
     assert_raises(Candle::OfflineError) { Candle::Hub.download("sentence-transformers/all-MiniLM-L6-v2", "not-there.bin") }
   end
-
-  private
-
-  # ENV changes for the block only (nil deletes).
-  def with_env(vars)
-    saved = vars.keys.to_h { |k| [k, ENV[k]] }
-    vars.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
-    yield
-  ensure
-    saved&.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
-  end
 end

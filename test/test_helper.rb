@@ -48,6 +48,15 @@ end
 Minitest::Test.prepend(CandleEnvGuard)
 
 module CandleTestHelpers
+  # ENV changes for the block only (nil deletes).
+  def with_env(vars)
+    saved = vars.keys.to_h { |k| [k, ENV[k]] }
+    vars.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
+    yield
+  ensure
+    saved&.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
+  end
+
   # A Ruby thread that counts while native work runs: [thread, -> { ticks }].
   # Ticks only advance when the native call has released the GVL.
   def ticker

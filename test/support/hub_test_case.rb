@@ -101,15 +101,6 @@ module CandleTest
       Candle::Hub.download(repo_id, filename, **hub_opts(**kw))
     end
 
-    # ENV changes for the block only (nil deletes).
-    def with_env(vars)
-      saved = vars.keys.to_h { |k| [k, ENV[k]] }
-      vars.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
-      yield
-    ensure
-      saved&.each { |k, v| v.nil? ? ENV.delete(k) : ENV[k] = v }
-    end
-
     # Number of requests the server saw while the block ran; returns [count, block value].
     def counting_requests
       before = @server.requests.size
