@@ -20,7 +20,6 @@ class EmbeddingModelTest < Minitest::Test
   def model = (self.class.instance_variable_get(:@m) || self.class.instance_variable_set(:@m, Candle::EmbeddingModel.from_pretrained(MINILM)))
 
   def norm(v) = Math.sqrt(v.sum { |x| x * x })
-  def max_diff(a, b) = a.zip(b).map { |x, y| (x - y).abs }.max
 
   def test_describes_itself_from_the_sentence_transformers_files
     assert_equal 384, model.dimensions

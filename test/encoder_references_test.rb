@@ -14,14 +14,6 @@ class EncoderReferencesTest < Minitest::Test
 
   def ref(name) = JSON.parse(File.read(File.join(DIR, name)))
 
-  def max_diff(a, b) = a.zip(b).map { |x, y| (x - y).abs }.max
-
-  def softmax(v)
-    m = v.max
-    e = v.map { |x| Math.exp(x - m) }
-    e.map { |x| x / e.sum }
-  end
-
   def test_minilm_reproduces_sentence_transformers
     r = ref("minilm.json")
     model = Candle::EmbeddingModel.from_pretrained(r["model"])

@@ -33,11 +33,6 @@ class EncoderTinyModelsTest < Minitest::Test
 
   def self.load(klass, name) = ((@models ||= {})[[klass, name]] ||= klass.from_pretrained(source(name)))
 
-  def max_diff(a, b)
-    assert_equal a.size, b.size
-    a.flatten.zip(b.flatten).map { |x, y| (x - y).abs }.max
-  end
-
   def assert_close(expected, actual, what)
     assert_operator max_diff(expected, actual), :<, TOL, what
   end
@@ -107,12 +102,6 @@ class EncoderTinyModelsTest < Minitest::Test
       ranked = reranker.rerank(query, docs)
       assert_equal alone.each_with_index.sort_by { |s, i| [-s, i] }.map(&:last), ranked.map { |r| r[:index] }
     end
-  end
-
-  def softmax(v)
-    m = v.max
-    e = v.map { |x| Math.exp(x - m) }
-    e.map { |x| x / e.sum }
   end
 
   def test_bioes_singles_stand_alone_and_begin_end_spans_join

@@ -48,6 +48,18 @@ end
 Minitest::Test.prepend(CandleEnvGuard)
 
 module CandleTestHelpers
+  # Largest |a - b| over two equally shaped (nested) arrays of numbers.
+  def max_diff(a, b)
+    assert_equal a.size, b.size
+    a.flatten.zip(b.flatten).map { |x, y| (x - y).abs }.max
+  end
+
+  def softmax(v)
+    m = v.max
+    e = v.map { |x| Math.exp(x - m) }
+    e.map { |x| x / e.sum }
+  end
+
   # ENV changes for the block only (nil deletes).
   def with_env(vars)
     saved = vars.keys.to_h { |k| [k, ENV[k]] }
