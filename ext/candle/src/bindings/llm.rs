@@ -272,6 +272,7 @@ fn from_file(path: String, runtime: (String, usize, Option<usize>), tokenizer: O
         }
         let model = CausalLm::open_gguf(&p, &device, threads, cancel)?;
         let tokenizer = if with_tokenizer { Some(tk::from_gguf(&p)?) } else { None };
+        release_free_memory();
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(Loaded { model, tokenizer, source: path.clone(), files: vec![name] })
     })?;

@@ -196,7 +196,7 @@ impl HashPipe {
     }
 }
 
-/// The transfer client: borrows the config's single agent.
+/// The transfer client for one configuration (requests go through `http::agent()`).
 pub struct Client<'a> {
     cfg: &'a HubConfig,
     endpoint_origin: Option<String>,

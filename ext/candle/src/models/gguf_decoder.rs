@@ -28,6 +28,7 @@ use crate::err;
 use crate::error::Result;
 use crate::gguf::Metadata;
 use crate::kernels::{self, QMatrix, QType, ThreadPool};
+use crate::models::encoder::fast::dot8;
 
 /// A matmul by a GGUF weight (out × in), with an optional bias.
 struct Linear {
@@ -260,7 +261,7 @@ impl HostKv {
             let base = (h / rep) * cap * d;
             let mut max = f32::NEG_INFINITY;
             for (j, s) in (lo..len).zip(scores.iter_mut()) {
-                *s = dot(qh, &self.k[base + j * d..][..d]) * scale;
+                *s = dot8(qh, &self.k[base + j * d..][..d]) * scale;
                 max = max.max(*s);
             }
             let mut sum = 0f32;
@@ -278,24 +279,6 @@ impl HostKv {
         }
         out
     }
-}
-
-/// Dot product with 8 independent sums (vectorizes; the order differs from
-/// a sequential sum only in rounding).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ar.iter().zip(br) {
-        s += x * y;
-    }
-    s
 }
 
 /// Hyperparameters read from the metadata.
