@@ -34,6 +34,8 @@ use crate::models::encoder::fast::dot8;
 struct Linear {
     w: Weight,
     b: Option<Tensor>,
+    /// The bias on the host, for the one-token path.
+    bh: Option<Vec<f32>>,
 }
 
 enum Weight {
@@ -60,7 +62,28 @@ impl Linear {
             Some(own) => Weight::Own(own),
             None => Weight::Candle(QMatMul::from_arc(t)?),
         };
-        Ok(Linear { w, b })
+        let bh = match &b {
+            Some(b) if b.device().is_cpu() => Some(b.to_vec1::<f32>()?),
+            _ => None,
+        };
+        Ok(Linear { w, b, bh })
+    }
+
+    /// `x · Wᵀ + b` for one row on the host (the one-token path; CPU only).
+    fn host(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+        let mut y = match &self.w {
+            Weight::Own(w) => {
+                let data = w.t.data()?;
+                let mut y = vec![0f32; w.n];
+                kernels::matmul(w.pool(), &QMatrix::new(w.qtype, &data, w.n, w.k), x, 1, &mut y);
+                y
+            }
+            Weight::Candle(w) => w.forward(&Tensor::from_slice(x, (1, x.len()), &Device::Cpu)?)?.flatten_all()?.to_vec1::<f32>()?,
+        };
+        if let Some(b) = &self.bh {
+            y.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+        }
+        Ok(y)
     }
 }
 
@@ -97,6 +120,13 @@ impl OwnMatMul {
         }
         Some(OwnMatMul { t, qtype, n, k, pool })
     }
+
+    fn pool(&self) -> &ThreadPool {
+        match &self.pool {
+            Some(p) => p,
+            None => kernels::global_pool(),
+        }
+    }
 }
 
 impl candle_core::CustomOp1 for OwnMatMul {
@@ -117,11 +147,7 @@ impl candle_core::CustomOp1 for OwnMatMul {
         let data = self.t.data()?;
         let w = QMatrix::new(self.qtype, &data, self.n, self.k);
         let mut y = vec![0f32; m * self.n];
-        let pool: &ThreadPool = match &self.pool {
-            Some(p) => p,
-            None => kernels::global_pool(),
-        };
-        kernels::matmul(pool, &w, x, m, &mut y);
+        kernels::matmul(self.pool(), &w, x, m, &mut y);
         *dims.last_mut().expect("checked above") = self.n;
         Ok((candle_core::CpuStorage::F32(y), candle_core::Shape::from(dims)))
     }
@@ -172,6 +198,32 @@ struct Layer {
     /// uses the local RoPE base.
     sliding: bool,
     kv: Kv,
+    /// The norm weights on the host, for the one-token path (CPU).
+    hv: Option<HostVecs>,
+}
+
+struct HostVecs {
+    attn_norm: Vec<f32>,
+    q_norm: Option<Vec<f32>>,
+    k_norm: Option<Vec<f32>>,
+    post_attn_norm: Option<Vec<f32>>,
+    ffn_norm: Vec<f32>,
+    post_ffn_norm: Option<Vec<f32>>,
+}
+
+impl HostVecs {
+    fn new(l: &Layer) -> candle_core::Result<HostVecs> {
+        let v = |t: &Tensor| t.to_vec1::<f32>();
+        let o = |t: &Option<Tensor>| t.as_ref().map(v).transpose();
+        Ok(HostVecs {
+            attn_norm: v(&l.attn_norm)?,
+            q_norm: o(&l.q_norm)?,
+            k_norm: o(&l.k_norm)?,
+            post_attn_norm: o(&l.post_attn_norm)?,
+            ffn_norm: v(&l.ffn_norm)?,
+            post_ffn_norm: o(&l.post_ffn_norm)?,
+        })
+    }
 }
 
 /// Rows of queries whose attention scores are computed at once in a prompt.
@@ -249,35 +301,61 @@ impl HostKv {
 
     /// Attention of one query (n_head × dim) over the cached positions
     /// (the last `window` only, when given): softmax(q·kᵀ · scale) · v per
-    /// head, each KV head shared by `n_head / heads` query heads.
-    fn attend_one(&self, q: &[f32], n_head: usize, scale: f32, window: Option<usize>) -> Vec<f32> {
-        let (d, cap, len) = (self.dim, self.cap, self.len);
-        let rep = n_head / self.heads;
+    /// head, each KV head shared by `n_head / heads` query heads. Heads are
+    /// spread over `pool` when there is enough work.
+    fn attend_one(&self, q: &[f32], n_head: usize, scale: f32, window: Option<usize>, pool: &ThreadPool) -> Vec<f32> {
+        let (d, len) = (self.dim, self.len);
         let lo = window.map_or(0, |w| len.saturating_sub(w));
         let mut out = vec![0f32; n_head * d];
-        let mut scores = vec![0f32; len - lo];
-        for h in 0..n_head {
-            let qh = &q[h * d..(h + 1) * d];
-            let base = (h / rep) * cap * d;
-            let mut max = f32::NEG_INFINITY;
-            for (j, s) in (lo..len).zip(scores.iter_mut()) {
-                *s = dot8(qh, &self.k[base + j * d..][..d]) * scale;
-                max = max.max(*s);
+        let outp = SendPtr(out.as_mut_ptr());
+        let heads = |r: std::ops::Range<usize>| {
+            let mut scores = vec![0f32; len - lo];
+            for h in r {
+                // SAFETY: head h's slice of `out` is written by this call only.
+                let oh = unsafe { std::slice::from_raw_parts_mut(outp.get().add(h * d), d) };
+                self.attend_head(&q[h * d..(h + 1) * d], h / (n_head / self.heads), scale, lo, &mut scores, oh);
             }
-            let mut sum = 0f32;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            let oh = &mut out[h * d..(h + 1) * d];
-            for (j, s) in (lo..len).zip(scores.iter()) {
-                let p = s / sum;
-                for (o, x) in oh.iter_mut().zip(&self.v[base + j * d..][..d]) {
-                    *o += p * x;
-                }
-            }
+        };
+        // Below ~32k multiply-adds a dispatch costs more than it saves.
+        if n_head > 1 && (len - lo) * n_head * d >= 1 << 15 {
+            pool.for_chunks(n_head, 1, &heads);
+        } else {
+            heads(0..n_head);
         }
         out
+    }
+
+    /// One query head `qh` over KV head `kv` from position `lo` on, into `oh` (zeroed).
+    fn attend_head(&self, qh: &[f32], kv: usize, scale: f32, lo: usize, scores: &mut [f32], oh: &mut [f32]) {
+        let (d, cap, len) = (self.dim, self.cap, self.len);
+        let base = kv * cap * d;
+        let mut max = f32::NEG_INFINITY;
+        for (j, s) in (lo..len).zip(scores.iter_mut()) {
+            *s = dot8(qh, &self.k[base + j * d..][..d]) * scale;
+            max = max.max(*s);
+        }
+        let mut sum = 0f32;
+        for s in scores.iter_mut() {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        for (j, s) in (lo..len).zip(scores.iter()) {
+            let p = s / sum;
+            for (o, x) in oh.iter_mut().zip(&self.v[base + j * d..][..d]) {
+                *o += p * x;
+            }
+        }
+    }
+}
+
+/// A raw pointer the pool's threads may share (each writes its own elements).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
     }
 }
 
@@ -305,6 +383,10 @@ pub struct GgufDecoder {
     output: Linear,
     h: Hyper,
     device: Device,
+    /// The model's own pool (`threads:`), else the process-wide one.
+    pool: Option<Arc<ThreadPool>>,
+    /// `norm` on the host, for the one-token path (CPU).
+    norm_h: Option<Vec<f32>>,
 }
 
 struct Loader<'a, R> {
@@ -547,7 +629,13 @@ impl GgufDecoder {
                 post_ffn_norm: l.opt_vector(&format!("{p}.post_ffw_norm.weight"))?,
                 sliding: h.window.is_some() && (i + 1) % pattern != 0,
                 kv: if device.is_cpu() { Kv::Host(HostKv::new(n_kv_head, head_dim)) } else { Kv::Tensors(None) },
+                hv: None,
             });
+        }
+        if device.is_cpu() {
+            for layer in &mut layers {
+                layer.hv = Some(HostVecs::new(layer).map_err(|e| err!(InvalidModelFile, "norm weights: {}", e))?);
+            }
         }
         let norm = l.vector("output_norm.weight")?;
         let output = if l.has("output.weight") {
@@ -556,7 +644,8 @@ impl GgufDecoder {
             // Tied: the embedding table, shared, not copied.
             Linear::new(embed.clone(), None, l.pool.clone()).map_err(|e| err!(InvalidModelFile, "token_embd: {}", e))?
         };
-        Ok(GgufDecoder { embed, layers, norm, output, h, device: device.clone() })
+        let norm_h = if device.is_cpu() { Some(norm.to_vec1::<f32>().map_err(|e| err!(InvalidModelFile, "output_norm: {}", e))?) } else { None };
+        Ok(GgufDecoder { embed, layers, norm, output, h, device: device.clone(), pool: l.pool, norm_h })
     }
 
     /// Logits (1, vocab) for the last of `ids` (1, L), which start at
@@ -570,6 +659,9 @@ impl GgufDecoder {
                     Kv::Tensors(t) => *t = None,
                 }
             }
+        }
+        if len == 1 && self.norm_h.is_some() {
+            return self.forward_one(ids, start);
         }
         let mut x = self.embed.embedding(ids)?;
         if let Some(s) = self.h.embed_scale {
@@ -586,9 +678,8 @@ impl GgufDecoder {
         let h = &self.h;
         for layer in &mut self.layers {
             let (rope, mask) = if layer.sliding { (rope_l.as_ref().unwrap_or(&rope_g), &mask_l) } else { (&rope_g, &mask_g) };
-            let window = if layer.sliding { h.window } else { None };
             let r = candle_nn::ops::rms_norm(&x, &layer.attn_norm, h.eps as f32)?;
-            let mut a = layer.attention(h, &r, rope, mask.as_ref(), window)?;
+            let mut a = layer.attention(h, &r, rope, mask.as_ref())?;
             if let Some(n) = &layer.post_attn_norm {
                 a = candle_nn::ops::rms_norm(&a, n, h.eps as f32)?;
             }
@@ -603,6 +694,84 @@ impl GgufDecoder {
         let x = x.narrow(1, len - 1, 1)?;
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.h.eps as f32)?;
         self.output.forward(&x)?.squeeze(1)
+    }
+
+    /// One token on the CPU without candle ops between the matmuls: the
+    /// decode step, where each op's dispatch and allocation cost as much as
+    /// its arithmetic. Same arithmetic as the prompt path (the test
+    /// `a_prompt_at_once_and_token_by_token_agree` holds them together).
+    fn forward_one(&mut self, ids: &Tensor, start: usize) -> candle_core::Result<Tensor> {
+        let h = &self.h;
+        let pool: &ThreadPool = match &self.pool {
+            Some(p) => p,
+            None => kernels::global_pool(),
+        };
+        let eps = h.eps as f32;
+        let (d, nq, nkv) = (h.head_dim, h.n_head, h.n_kv_head);
+        let mut x = self.embed.embedding(ids)?.flatten_all()?.to_vec1::<f32>()?;
+        if let Some(s) = h.embed_scale {
+            let s = s as f32;
+            x.iter_mut().for_each(|v| *v *= s);
+        }
+        let rope_at = |inv_freq: &[f32]| -> (Vec<f32>, Vec<f32>) { inv_freq.iter().map(|&f| (start as f32 * f).cos()).zip(inv_freq.iter().map(|&f| (start as f32 * f).sin())).unzip() };
+        let rope_g = rope_at(&h.inv_freq);
+        let rope_l = if h.window.is_some() { Some(rope_at(&h.inv_freq_local)) } else { None };
+        let mut r = vec![0f32; x.len()];
+        for layer in &mut self.layers {
+            let hv = layer.hv.as_ref().ok_or_else(|| candle_core::Error::Msg("no host weights".into()))?;
+            let (cos, sin) = if layer.sliding { rope_l.as_ref().unwrap_or(&rope_g) } else { &rope_g };
+            rms_norm_rows(&x, &hv.attn_norm, eps, &mut r);
+            let (mut q, mut k, v) = match &layer.qkv {
+                Qkv::Split { q, k, v } => (q.host(&r)?, k.host(&r)?, v.host(&r)?),
+                Qkv::Fused(w) => {
+                    let qkv = w.host(&r)?;
+                    (qkv[..nq * d].to_vec(), qkv[nq * d..(nq + nkv) * d].to_vec(), qkv[(nq + nkv) * d..].to_vec())
+                }
+            };
+            if let Some(n) = &hv.q_norm {
+                rms_norm_in_place(&mut q, n, eps);
+            }
+            if let Some(n) = &hv.k_norm {
+                rms_norm_in_place(&mut k, n, eps);
+            }
+            rope_rows(&mut q, d, h.rope_dim, h.interleaved_rope, cos, sin);
+            rope_rows(&mut k, d, h.rope_dim, h.interleaved_rope, cos, sin);
+            let Kv::Host(c) = &mut layer.kv else { candle_core::bail!("the one-token path needs the host KV cache") };
+            c.append(&k, &v, 1);
+            let att = c.attend_one(&q, nq, h.attn_scale as f32, if layer.sliding { h.window } else { None }, pool);
+            let mut a = layer.o.host(&att)?;
+            if let Some(n) = &hv.post_attn_norm {
+                rms_norm_in_place(&mut a, n, eps);
+            }
+            x.iter_mut().zip(&a).for_each(|(x, a)| *x += a);
+            rms_norm_rows(&x, &hv.ffn_norm, eps, &mut r);
+            let act = |g: f32| match h.act {
+                Act::Silu => g / (1.0 + (-g).exp()),
+                Act::GeluTanh => 0.5 * g * (1.0 + (0.797_884_56f32 * g * (1.0 + 0.044715 * g * g)).tanh()),
+            };
+            let mut m = match &layer.mlp {
+                Mlp::Split { gate, up, down } => {
+                    let mut g = gate.host(&r)?;
+                    let u = up.host(&r)?;
+                    g.iter_mut().zip(&u).for_each(|(g, u)| *g = act(*g) * u);
+                    down.host(&g)?
+                }
+                Mlp::Fused { gate_up, down, hidden } => {
+                    let gu = gate_up.host(&r)?;
+                    let g: Vec<f32> = gu[..*hidden].iter().zip(&gu[*hidden..]).map(|(g, u)| act(*g) * u).collect();
+                    down.host(&g)?
+                }
+            };
+            if let Some(n) = &hv.post_ffn_norm {
+                rms_norm_in_place(&mut m, n, eps);
+            }
+            x.iter_mut().zip(&m).for_each(|(x, m)| *x += m);
+        }
+        let norm = self.norm_h.as_ref().ok_or_else(|| candle_core::Error::Msg("no host weights".into()))?;
+        rms_norm_rows(&x, norm, eps, &mut r);
+        let logits = self.output.host(&r)?;
+        let n = logits.len();
+        Tensor::from_vec(logits, (1, n), &self.device)
     }
 
     /// Keeps the first `len` positions of the KV cache.
@@ -653,9 +822,9 @@ impl GgufDecoder {
 }
 
 impl Layer {
-    /// `window`: a sliding-window layer's window (its `mask` says the same
-    /// for prompts; a single token attends over the last `window` positions).
-    fn attention(&mut self, h: &Hyper, x: &Tensor, rope_cs: &(Tensor, Tensor), mask: Option<&Tensor>, window: Option<usize>) -> candle_core::Result<Tensor> {
+    /// Several tokens (a prompt; one token on other devices). A
+    /// sliding-window layer's window is in its `mask`.
+    fn attention(&mut self, h: &Hyper, x: &Tensor, rope_cs: &(Tensor, Tensor), mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let (b, len, _) = x.dims3()?;
         let (q, k, v) = match &self.qkv {
             Qkv::Split { q, k, v } => (q.forward(x)?, k.forward(x)?, v.forward(x)?),
@@ -681,12 +850,6 @@ impl Layer {
             Kv::Host(c) => {
                 let prev = c.len;
                 c.append(&k.flatten_all()?.to_vec1::<f32>()?, &v.flatten_all()?.to_vec1::<f32>()?, len);
-                if len == 1 && b == 1 {
-                    // One new token: attend straight over the cache, no copies.
-                    let out = c.attend_one(&q.flatten_all()?.to_vec1::<f32>()?, h.n_head, h.attn_scale as f32, window);
-                    let out = Tensor::from_vec(out, (b, 1, h.n_head * h.head_dim), x.device())?;
-                    return self.o.forward(&out);
-                }
                 if prev == 0 {
                     (k, v)
                 } else {
@@ -755,4 +918,41 @@ fn apply_rope(h: &Hyper, x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> candle_co
     let rot = x.narrow(D::Minus1, 0, h.rope_dim)?.contiguous()?;
     let pass = x.narrow(D::Minus1, h.rope_dim, h.head_dim - h.rope_dim)?;
     Tensor::cat(&[&f(&rot, cos, sin)?, &pass], D::Minus1)?.contiguous()
+}
+
+/// RMSNorm of each `w.len()`-wide row of `x` into `out`, as candle_nn's
+/// `rms_norm` computes it (f32 sum of squares, x / rms * w).
+fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+    let n = w.len();
+    for (x, o) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        let m = (x.iter().map(|v| v * v).sum::<f32>() / n as f32 + eps).sqrt();
+        for ((o, x), w) in o.iter_mut().zip(x).zip(w) {
+            *o = *x / m * *w;
+        }
+    }
+}
+
+fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    let n = w.len();
+    for x in x.chunks_exact_mut(n) {
+        let m = (x.iter().map(|v| v * v).sum::<f32>() / n as f32 + eps).sqrt();
+        for (x, w) in x.iter_mut().zip(w) {
+            *x = *x / m * *w;
+        }
+    }
+}
+
+/// RoPE for one position on rows of `d` (heads): the first `rope_dim`
+/// values of each turn, as pairs (2i, 2i+1) when `interleaved`, else
+/// (i, i + rope_dim/2), like candle_nn's `rope_i` / `rope`.
+fn rope_rows(x: &mut [f32], d: usize, rope_dim: usize, interleaved: bool, cos: &[f32], sin: &[f32]) {
+    let half = rope_dim / 2;
+    for row in x.chunks_exact_mut(d) {
+        for i in 0..half {
+            let (a, b) = if interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
+            let (x0, x1) = (row[a], row[b]);
+            row[a] = x0 * cos[i] - x1 * sin[i];
+            row[b] = x0 * sin[i] + x1 * cos[i];
+        }
+    }
 }
