@@ -161,11 +161,15 @@ class LLMTest < Minitest::Test
 
   def test_smollm2_knows_the_capital_of_france
     llm = self.class.model(SMOLLM)
-    # With the template's own default system prompt ("You are a helpful AI
-    # assistant named SmolLM ...") this Q4_1 file answers greedily with
-    # "L'Étoile, la Marseillaise, ..." here, batched or token by token alike.
+    # This 135M Q4_1 file sits on near-ties for most phrasings: "What is the
+    # capital of France?" alone gets "L'Étoile, la Marseillaise, ...", and
+    # with this system prompt its first token is " The" or "La" 0.05 apart
+    # in the logits, so the prompt GEMM and the token-by-token row dots
+    # (equally exact, 1e-5 apart per matmul, amplified over 30 layers of Q8
+    # activations) answer differently. This phrasing gets "The capital of
+    # France is Paris." from both paths and from llama.cpp's llama-simple.
     messages = [{ role: "system", content: "You are a helpful assistant." },
-                { role: "user", content: "What is the capital of France?" }]
+                { role: "user", content: "What is the capital of France? Answer in one word." }]
     r = llm.chat(messages, temperature: 0, max_tokens: 30, details: true)
     assert_includes r.text, "Paris"
     assert_equal :eos, r.finish_reason

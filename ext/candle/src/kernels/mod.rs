@@ -2,6 +2,8 @@
 //! GGUF decoder (models/gguf_decoder.rs), in place of candle-core's CPU
 //! `QMatMul` (which has no SIMD dot for Q4_1/Q5_0/Q5_1 and no prefill GEMM).
 //!
+//! * [`attention`]: one query row's softmax attention over contiguous key
+//!   and value rows (the GGUF decoder's KV cache), AVX2+FMA or scalar.
 //! * [`blocks`]: byte-exact GGML block layouts (`Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1
 //!   Q4_K Q5_K Q6_K Q8_K`), [`QType`], scalar dequantization.
 //! * [`quantize`]: activation quantization f32 -> Q8_0 / Q8_1 / Q8_K,
@@ -21,6 +23,7 @@
 //! and selected once at run time, so the crate builds for baseline x86-64 and
 //! for other architectures (scalar fallback).
 
+pub mod attention;
 pub mod blocks;
 pub mod cpu;
 pub mod dot;

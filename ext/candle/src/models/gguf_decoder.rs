@@ -28,7 +28,6 @@ use crate::err;
 use crate::error::Result;
 use crate::gguf::Metadata;
 use crate::kernels::{self, QMatrix, QType, ThreadPool};
-use crate::models::encoder::fast::dot8;
 
 /// A matmul by a GGUF weight (out × in), with an optional bias.
 struct Linear {
@@ -69,19 +68,21 @@ impl Linear {
         Ok(Linear { w, b, bh })
     }
 
-    /// `x · Wᵀ + b` for one row on the host (the one-token path; CPU only).
-    fn host(&self, x: &[f32]) -> candle_core::Result<Vec<f32>> {
+    /// `x · Wᵀ + b` for `m` rows of `x` on the host (CPU only).
+    fn host(&self, x: &[f32], m: usize) -> candle_core::Result<Vec<f32>> {
         let mut y = match &self.w {
             Weight::Own(w) => {
                 let data = w.t.data()?;
-                let mut y = vec![0f32; w.n];
-                kernels::matmul(w.pool(), &QMatrix::new(w.qtype, &data, w.n, w.k), x, 1, &mut y);
+                let mut y = vec![0f32; m * w.n];
+                kernels::matmul(w.pool(), &QMatrix::new(w.qtype, &data, w.n, w.k), x, m, &mut y);
                 y
             }
-            Weight::Candle(w) => w.forward(&Tensor::from_slice(x, (1, x.len()), &Device::Cpu)?)?.flatten_all()?.to_vec1::<f32>()?,
+            Weight::Candle(w) => w.forward(&Tensor::from_slice(x, (m, x.len() / m.max(1)), &Device::Cpu)?)?.flatten_all()?.to_vec1::<f32>()?,
         };
         if let Some(b) = &self.bh {
-            y.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+            for row in y.chunks_exact_mut(b.len()) {
+                row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+            }
         }
         Ok(y)
     }
@@ -231,8 +232,8 @@ const QUERY_BLOCK: usize = 128;
 
 /// A layer's KV cache.
 enum Kv {
-    /// On the CPU (F32): preallocated, written in place, read by the
-    /// single-token attention without copies.
+    /// On the CPU (F32, `forward_host`): preallocated, written in place,
+    /// read by the attention without copies.
     Host(HostKv),
     /// Other devices: tensors (1, kv_heads, positions, head_dim), grown by cat.
     Tensors(Option<(Tensor, Tensor)>),
@@ -273,78 +274,60 @@ impl HostKv {
         self.cap = cap;
     }
 
-    /// Appends `n` positions given as (heads, n, dim) row-major.
-    fn append(&mut self, k: &[f32], v: &[f32], n: usize) {
+    /// Appends `n` positions given as rows (n, heads × dim).
+    fn append_rows(&mut self, k: &[f32], v: &[f32], n: usize) {
         self.reserve(self.len + n);
-        let (d, cap, len) = (self.dim, self.cap, self.len);
-        for head in 0..self.heads {
-            let src = head * n * d..(head + 1) * n * d;
-            let dst = (head * cap + len) * d..(head * cap + len + n) * d;
-            self.k[dst.clone()].copy_from_slice(&k[src.clone()]);
-            self.v[dst].copy_from_slice(&v[src]);
+        let (d, cap, len, heads) = (self.dim, self.cap, self.len, self.heads);
+        for i in 0..n {
+            for head in 0..heads {
+                let src = (i * heads + head) * d..(i * heads + head + 1) * d;
+                let dst = (head * cap + len + i) * d..(head * cap + len + i + 1) * d;
+                self.k[dst.clone()].copy_from_slice(&k[src.clone()]);
+                self.v[dst].copy_from_slice(&v[src]);
+            }
         }
         self.len += n;
     }
 
-    /// All cached positions as tensors (1, heads, len, dim).
-    fn tensors(&self, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-        let (d, cap, len) = (self.dim, self.cap, self.len);
-        let pack = |src: &[f32]| {
-            let mut out = Vec::with_capacity(self.heads * len * d);
-            for head in 0..self.heads {
-                out.extend_from_slice(&src[head * cap * d..][..len * d]);
-            }
-            Tensor::from_vec(out, (1, self.heads, len, d), device)
-        };
-        Ok((pack(&self.k)?, pack(&self.v)?))
-    }
-
-    /// Attention of one query (n_head × dim) over the cached positions
-    /// (the last `window` only, when given): softmax(q·kᵀ · scale) · v per
-    /// head, each KV head shared by `n_head / heads` query heads. Heads are
-    /// spread over `pool` when there is enough work.
-    fn attend_one(&self, q: &[f32], n_head: usize, scale: f32, window: Option<usize>, pool: &ThreadPool) -> Vec<f32> {
+    /// Causal attention of the last `m` cached positions' queries, rows
+    /// (m, n_head × dim), over the cache: each query sees the positions up
+    /// to its own (the last `window` of them, when given), softmax(q·kᵀ ·
+    /// scale) · v per head, each KV head shared by `n_head / heads` query
+    /// heads. Rows (m, n_head × dim). Queries are spread over `pool` when
+    /// there is enough work.
+    fn attend(&self, q: &[f32], m: usize, n_head: usize, scale: f32, window: Option<usize>, pool: &ThreadPool) -> Vec<f32> {
         let (d, len) = (self.dim, self.len);
-        let lo = window.map_or(0, |w| len.saturating_sub(w));
-        let mut out = vec![0f32; n_head * d];
+        let rep = n_head / self.heads;
+        let mut out = vec![0f32; m * n_head * d];
         let outp = SendPtr(out.as_mut_ptr());
-        let heads = |r: std::ops::Range<usize>| {
-            let mut scores = vec![0f32; len - lo];
-            for h in r {
-                // SAFETY: head h's slice of `out` is written by this call only.
-                let oh = unsafe { std::slice::from_raw_parts_mut(outp.get().add(h * d), d) };
-                self.attend_head(&q[h * d..(h + 1) * d], h / (n_head / self.heads), scale, lo, &mut scores, oh);
+        // task t: head t / m, query t % m
+        let tasks = |r: std::ops::Range<usize>| {
+            let mut scores = vec![0f32; len];
+            for t in r {
+                let (h, i) = (t / m, t % m);
+                let hi = len - m + i + 1;
+                let lo = window.map_or(0, |w| hi.saturating_sub(w));
+                let row = (i * n_head + h) * d;
+                // SAFETY: (query i, head h) owns out[row..row + d].
+                let oh = unsafe { std::slice::from_raw_parts_mut(outp.get().add(row), d) };
+                self.attend_head(&q[row..row + d], h / rep, scale, lo, hi, &mut scores[..hi - lo], oh);
             }
         };
+        let total = n_head * m;
         // Below ~32k multiply-adds a dispatch costs more than it saves.
-        if n_head > 1 && (len - lo) * n_head * d >= 1 << 15 {
-            pool.for_chunks(n_head, 1, &heads);
+        if total > 1 && m * len * n_head * d >= 1 << 15 {
+            pool.for_chunks(total, (total / (pool.threads() * 8)).clamp(1, 16), &tasks);
         } else {
-            heads(0..n_head);
+            tasks(0..total);
         }
         out
     }
 
-    /// One query head `qh` over KV head `kv` from position `lo` on, into `oh` (zeroed).
-    fn attend_head(&self, qh: &[f32], kv: usize, scale: f32, lo: usize, scores: &mut [f32], oh: &mut [f32]) {
-        let (d, cap, len) = (self.dim, self.cap, self.len);
-        let base = kv * cap * d;
-        let mut max = f32::NEG_INFINITY;
-        for (j, s) in (lo..len).zip(scores.iter_mut()) {
-            *s = dot8(qh, &self.k[base + j * d..][..d]) * scale;
-            max = max.max(*s);
-        }
-        let mut sum = 0f32;
-        for s in scores.iter_mut() {
-            *s = (*s - max).exp();
-            sum += *s;
-        }
-        for (j, s) in (lo..len).zip(scores.iter()) {
-            let p = s / sum;
-            for (o, x) in oh.iter_mut().zip(&self.v[base + j * d..][..d]) {
-                *o += p * x;
-            }
-        }
+    /// One query head `qh` over KV head `kv`, positions `lo..hi`, into `oh`.
+    fn attend_head(&self, qh: &[f32], kv: usize, scale: f32, lo: usize, hi: usize, scores: &mut [f32], oh: &mut [f32]) {
+        let (d, cap) = (self.dim, self.cap);
+        let rows = (kv * cap + lo) * d..(kv * cap + hi) * d;
+        kernels::attention::attend_row(qh, &self.k[rows.clone()], &self.v[rows], scale, scores, oh);
     }
 }
 
@@ -660,8 +643,8 @@ impl GgufDecoder {
                 }
             }
         }
-        if len == 1 && self.norm_h.is_some() {
-            return self.forward_one(ids, start);
+        if self.norm_h.is_some() {
+            return self.forward_host(ids, start);
         }
         let mut x = self.embed.embedding(ids)?;
         if let Some(s) = self.h.embed_scale {
@@ -696,36 +679,53 @@ impl GgufDecoder {
         self.output.forward(&x)?.squeeze(1)
     }
 
-    /// One token on the CPU without candle ops between the matmuls: the
-    /// decode step, where each op's dispatch and allocation cost as much as
-    /// its arithmetic. Same arithmetic as the prompt path (the test
-    /// `a_prompt_at_once_and_token_by_token_agree` holds them together).
-    fn forward_one(&mut self, ids: &Tensor, start: usize) -> candle_core::Result<Tensor> {
+    /// The forward pass on the CPU, without candle ops between the
+    /// matmuls: norms, RoPE, SiLU/GELU and the residuals on host vectors,
+    /// the KV cache written in place, and a causal attention that computes
+    /// only the scores a query may see, straight over the cache, its
+    /// (head, query) pairs spread over the pool. For a decode step candle's
+    /// per-op dispatch cost as much as the arithmetic; for a 512-token
+    /// prompt its full-square attention, masks, copies and fresh pages took
+    /// ~30 % of the time (perf).
+    fn forward_host(&mut self, ids: &Tensor, start: usize) -> candle_core::Result<Tensor> {
         let h = &self.h;
         let pool: &ThreadPool = match &self.pool {
             Some(p) => p,
             None => kernels::global_pool(),
         };
+        let no_host = || candle_core::Error::Msg("no host weights".into());
+        let norm = self.norm_h.as_ref().ok_or_else(no_host)?;
+        let hidden = norm.len();
         let eps = h.eps as f32;
         let (d, nq, nkv) = (h.head_dim, h.n_head, h.n_kv_head);
+        let (_, m) = ids.dims2()?;
         let mut x = self.embed.embedding(ids)?.flatten_all()?.to_vec1::<f32>()?;
         if let Some(s) = h.embed_scale {
             let s = s as f32;
             x.iter_mut().for_each(|v| *v *= s);
         }
-        let rope_at = |inv_freq: &[f32]| -> (Vec<f32>, Vec<f32>) { inv_freq.iter().map(|&f| (start as f32 * f).cos()).zip(inv_freq.iter().map(|&f| (start as f32 * f).sin())).unzip() };
+        // cos / sin (m, rope_dim / 2) for positions start..start + m
+        let rope_at = |inv_freq: &[f32]| -> (Vec<f32>, Vec<f32>) {
+            (start..start + m).flat_map(|p| inv_freq.iter().map(move |&f| p as f32 * f)).map(|a| (a.cos(), a.sin())).unzip()
+        };
         let rope_g = rope_at(&h.inv_freq);
         let rope_l = if h.window.is_some() { Some(rope_at(&h.inv_freq_local)) } else { None };
+        let act = |g: f32| match h.act {
+            Act::Silu => g / (1.0 + (-g).exp()),
+            Act::GeluTanh => 0.5 * g * (1.0 + (0.797_884_56f32 * g * (1.0 + 0.044715 * g * g)).tanh()),
+        };
         let mut r = vec![0f32; x.len()];
         for layer in &mut self.layers {
-            let hv = layer.hv.as_ref().ok_or_else(|| candle_core::Error::Msg("no host weights".into()))?;
+            let hv = layer.hv.as_ref().ok_or_else(no_host)?;
             let (cos, sin) = if layer.sliding { rope_l.as_ref().unwrap_or(&rope_g) } else { &rope_g };
             rms_norm_rows(&x, &hv.attn_norm, eps, &mut r);
             let (mut q, mut k, v) = match &layer.qkv {
-                Qkv::Split { q, k, v } => (q.host(&r)?, k.host(&r)?, v.host(&r)?),
+                Qkv::Split { q, k, v } => (q.host(&r, m)?, k.host(&r, m)?, v.host(&r, m)?),
                 Qkv::Fused(w) => {
-                    let qkv = w.host(&r)?;
-                    (qkv[..nq * d].to_vec(), qkv[nq * d..(nq + nkv) * d].to_vec(), qkv[(nq + nkv) * d..].to_vec())
+                    let qkv = w.host(&r, m)?;
+                    let (qn, kn) = (nq * d, nkv * d);
+                    let cols = |lo: usize, n: usize| -> Vec<f32> { qkv.chunks_exact(qn + 2 * kn).flat_map(|row| row[lo..lo + n].iter().copied()).collect() };
+                    (cols(0, qn), cols(qn, kn), cols(qn + kn, kn))
                 }
             };
             if let Some(n) = &hv.q_norm {
@@ -734,42 +734,38 @@ impl GgufDecoder {
             if let Some(n) = &hv.k_norm {
                 rms_norm_in_place(&mut k, n, eps);
             }
-            rope_rows(&mut q, d, h.rope_dim, h.interleaved_rope, cos, sin);
-            rope_rows(&mut k, d, h.rope_dim, h.interleaved_rope, cos, sin);
-            let Kv::Host(c) = &mut layer.kv else { candle_core::bail!("the one-token path needs the host KV cache") };
-            c.append(&k, &v, 1);
-            let att = c.attend_one(&q, nq, h.attn_scale as f32, if layer.sliding { h.window } else { None }, pool);
-            let mut a = layer.o.host(&att)?;
+            rope_rows(&mut q, nq, d, h.rope_dim, h.interleaved_rope, cos, sin);
+            rope_rows(&mut k, nkv, d, h.rope_dim, h.interleaved_rope, cos, sin);
+            let Kv::Host(c) = &mut layer.kv else { candle_core::bail!("the host path needs the host KV cache") };
+            c.append_rows(&k, &v, m);
+            let att = c.attend(&q, m, nq, h.attn_scale as f32, if layer.sliding { h.window } else { None }, pool);
+            let mut a = layer.o.host(&att, m)?;
             if let Some(n) = &hv.post_attn_norm {
                 rms_norm_in_place(&mut a, n, eps);
             }
             x.iter_mut().zip(&a).for_each(|(x, a)| *x += a);
             rms_norm_rows(&x, &hv.ffn_norm, eps, &mut r);
-            let act = |g: f32| match h.act {
-                Act::Silu => g / (1.0 + (-g).exp()),
-                Act::GeluTanh => 0.5 * g * (1.0 + (0.797_884_56f32 * g * (1.0 + 0.044715 * g * g)).tanh()),
-            };
-            let mut m = match &layer.mlp {
+            let mut f = match &layer.mlp {
                 Mlp::Split { gate, up, down } => {
-                    let mut g = gate.host(&r)?;
-                    let u = up.host(&r)?;
+                    let mut g = gate.host(&r, m)?;
+                    let u = up.host(&r, m)?;
                     g.iter_mut().zip(&u).for_each(|(g, u)| *g = act(*g) * u);
-                    down.host(&g)?
+                    down.host(&g, m)?
                 }
                 Mlp::Fused { gate_up, down, hidden } => {
-                    let gu = gate_up.host(&r)?;
-                    let g: Vec<f32> = gu[..*hidden].iter().zip(&gu[*hidden..]).map(|(g, u)| act(*g) * u).collect();
-                    down.host(&g)?
+                    let gu = gate_up.host(&r, m)?;
+                    let g: Vec<f32> = gu.chunks_exact(2 * hidden).flat_map(|row| row[..*hidden].iter().zip(&row[*hidden..]).map(|(g, u)| act(*g) * u)).collect();
+                    down.host(&g, m)?
                 }
             };
             if let Some(n) = &hv.post_ffn_norm {
-                rms_norm_in_place(&mut m, n, eps);
+                rms_norm_in_place(&mut f, n, eps);
             }
-            x.iter_mut().zip(&m).for_each(|(x, m)| *x += m);
+            x.iter_mut().zip(&f).for_each(|(x, f)| *x += f);
         }
-        let norm = self.norm_h.as_ref().ok_or_else(|| candle_core::Error::Msg("no host weights".into()))?;
-        rms_norm_rows(&x, norm, eps, &mut r);
-        let logits = self.output.host(&r)?;
+        let last = &x[(m - 1) * hidden..];
+        rms_norm_rows(last, norm, eps, &mut r[..hidden]);
+        let logits = self.output.host(&r[..hidden], 1)?;
         let n = logits.len();
         Tensor::from_vec(logits, (1, n), &self.device)
     }
@@ -847,15 +843,7 @@ impl Layer {
         let q = apply_rope(h, &q, rope_cs)?;
         let k = apply_rope(h, &k, rope_cs)?;
         let (k, v) = match &mut self.kv {
-            Kv::Host(c) => {
-                let prev = c.len;
-                c.append(&k.flatten_all()?.to_vec1::<f32>()?, &v.flatten_all()?.to_vec1::<f32>()?, len);
-                if prev == 0 {
-                    (k, v)
-                } else {
-                    c.tensors(x.device())?
-                }
-            }
+            Kv::Host(_) => candle_core::bail!("the host KV cache belongs to the CPU path (forward_host)"),
             Kv::Tensors(t) => {
                 let (k, v) = match t.take() {
                     Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
@@ -942,17 +930,21 @@ fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
     }
 }
 
-/// RoPE for one position on rows of `d` (heads): the first `rope_dim`
-/// values of each turn, as pairs (2i, 2i+1) when `interleaved`, else
-/// (i, i + rope_dim/2), like candle_nn's `rope_i` / `rope`.
-fn rope_rows(x: &mut [f32], d: usize, rope_dim: usize, interleaved: bool, cos: &[f32], sin: &[f32]) {
+/// RoPE on rows (positions) of `heads × d` values, cos / sin rows of
+/// `rope_dim / 2` per position: the first `rope_dim` values of each head
+/// turn, as pairs (2i, 2i+1) when `interleaved`, else (i, i + rope_dim/2),
+/// like candle_nn's `rope_i` / `rope`.
+fn rope_rows(x: &mut [f32], heads: usize, d: usize, rope_dim: usize, interleaved: bool, cos: &[f32], sin: &[f32]) {
     let half = rope_dim / 2;
-    for row in x.chunks_exact_mut(d) {
-        for i in 0..half {
-            let (a, b) = if interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
-            let (x0, x1) = (row[a], row[b]);
-            row[a] = x0 * cos[i] - x1 * sin[i];
-            row[b] = x0 * sin[i] + x1 * cos[i];
+    for (p, pos) in x.chunks_exact_mut(heads * d).enumerate() {
+        let (cos, sin) = (&cos[p * half..(p + 1) * half], &sin[p * half..(p + 1) * half]);
+        for row in pos.chunks_exact_mut(d) {
+            for i in 0..half {
+                let (a, b) = if interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
+                let (x0, x1) = (row[a], row[b]);
+                row[a] = x0 * cos[i] - x1 * sin[i];
+                row[b] = x0 * sin[i] + x1 * cos[i];
+            }
         }
     }
 }
