@@ -27,6 +27,7 @@ use candle_nn::rotary_emb::{rope, rope_i};
 use crate::err;
 use crate::error::Result;
 use crate::gguf::Metadata;
+use crate::kernels::attention::KvElem;
 use crate::kernels::{self, QMatrix, QType, ThreadPool};
 
 /// A matmul by a GGUF weight (out × in), with an optional bias.
@@ -232,9 +233,11 @@ const QUERY_BLOCK: usize = 128;
 
 /// A layer's KV cache.
 enum Kv {
-    /// On the CPU (F32, `forward_host`): preallocated, written in place,
-    /// read by the attention without copies.
-    Host(HostKv),
+    /// On the CPU (`forward_host`): preallocated, written in place, read
+    /// by the attention without copies. F16 for quantized models (half the
+    /// memory, as llama.cpp's default cache), F32 for full-precision ones.
+    Host16(HostKv<u16>),
+    Host32(HostKv<f32>),
     /// Other devices: tensors (1, kv_heads, positions, head_dim), grown by cat.
     Tensors(Option<(Tensor, Tensor)>),
 }
@@ -242,16 +245,16 @@ enum Kv {
 /// Keys and values per KV head, `cap` positions reserved:
 /// `k[(head * cap + pos) * dim..][..dim]`. Growing doubles `cap` (one copy
 /// per doubling), so a token costs only its own rows.
-struct HostKv {
+struct HostKv<T> {
     heads: usize,
     dim: usize,
     len: usize,
     cap: usize,
-    k: Vec<f32>,
-    v: Vec<f32>,
+    k: Vec<T>,
+    v: Vec<T>,
 }
 
-impl HostKv {
+impl<T: KvElem> HostKv<T> {
     fn new(heads: usize, dim: usize) -> Self {
         HostKv { heads, dim, len: 0, cap: 0, k: Vec::new(), v: Vec::new() }
     }
@@ -262,8 +265,8 @@ impl HostKv {
         }
         let cap = total.max(self.cap * 2).max(64);
         let (h, d) = (self.heads, self.dim);
-        let grow = |old: &[f32], old_cap: usize, len: usize| {
-            let mut new = vec![0f32; h * cap * d];
+        let grow = |old: &[T], old_cap: usize, len: usize| {
+            let mut new = vec![T::default(); h * cap * d];
             for head in 0..h {
                 new[head * cap * d..][..len * d].copy_from_slice(&old[head * old_cap * d..][..len * d]);
             }
@@ -282,8 +285,8 @@ impl HostKv {
             for head in 0..heads {
                 let src = (i * heads + head) * d..(i * heads + head + 1) * d;
                 let dst = (head * cap + len + i) * d..(head * cap + len + i + 1) * d;
-                self.k[dst.clone()].copy_from_slice(&k[src.clone()]);
-                self.v[dst].copy_from_slice(&v[src]);
+                self.k[dst.clone()].iter_mut().zip(&k[src.clone()]).for_each(|(d, s)| *d = T::from_f32(*s));
+                self.v[dst].iter_mut().zip(&v[src]).for_each(|(d, s)| *d = T::from_f32(*s));
             }
         }
         self.len += n;
@@ -573,6 +576,11 @@ impl GgufDecoder {
             return Err(err!(InvalidModelFile, "width {} is not a multiple of the embedding's block size", hidden));
         }
         let embed = Arc::new(embed);
+        // Quantized attention weights (not F32/F16/BF16): an F16 KV cache.
+        let quantized = ["blk.0.attn_q.weight", "blk.0.attn_qkv.weight"]
+            .iter()
+            .filter_map(|n| content.tensor_infos.get(*n))
+            .any(|t| !matches!(t.ggml_dtype, GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16));
         let q_out = n_head * head_dim;
         let kv_out = n_kv_head * head_dim;
         let mut layers = Vec::with_capacity(n_layer);
@@ -611,7 +619,11 @@ impl GgufDecoder {
                 mlp,
                 post_ffn_norm: l.opt_vector(&format!("{p}.post_ffw_norm.weight"))?,
                 sliding: h.window.is_some() && (i + 1) % pattern != 0,
-                kv: if device.is_cpu() { Kv::Host(HostKv::new(n_kv_head, head_dim)) } else { Kv::Tensors(None) },
+                kv: match (device.is_cpu(), quantized) {
+                    (true, true) => Kv::Host16(HostKv::new(n_kv_head, head_dim)),
+                    (true, false) => Kv::Host32(HostKv::new(n_kv_head, head_dim)),
+                    (false, _) => Kv::Tensors(None),
+                },
                 hv: None,
             });
         }
@@ -638,7 +650,8 @@ impl GgufDecoder {
         if start == 0 {
             for l in &mut self.layers {
                 match &mut l.kv {
-                    Kv::Host(c) => c.len = 0,
+                    Kv::Host16(c) => c.len = 0,
+                    Kv::Host32(c) => c.len = 0,
                     Kv::Tensors(t) => *t = None,
                 }
             }
@@ -736,9 +749,18 @@ impl GgufDecoder {
             }
             rope_rows(&mut q, nq, d, h.rope_dim, h.interleaved_rope, cos, sin);
             rope_rows(&mut k, nkv, d, h.rope_dim, h.interleaved_rope, cos, sin);
-            let Kv::Host(c) = &mut layer.kv else { candle_core::bail!("the host path needs the host KV cache") };
-            c.append_rows(&k, &v, m);
-            let att = c.attend(&q, m, nq, h.attn_scale as f32, if layer.sliding { h.window } else { None }, pool);
+            let (scale, window) = (h.attn_scale as f32, if layer.sliding { h.window } else { None });
+            let att = match &mut layer.kv {
+                Kv::Host16(c) => {
+                    c.append_rows(&k, &v, m);
+                    c.attend(&q, m, nq, scale, window, pool)
+                }
+                Kv::Host32(c) => {
+                    c.append_rows(&k, &v, m);
+                    c.attend(&q, m, nq, scale, window, pool)
+                }
+                Kv::Tensors(_) => candle_core::bail!("the host path needs the host KV cache"),
+            };
             let mut a = layer.o.host(&att, m)?;
             if let Some(n) = &hv.post_attn_norm {
                 rms_norm_in_place(&mut a, n, eps);
@@ -774,7 +796,8 @@ impl GgufDecoder {
     pub fn truncate_cache(&mut self, len: usize) -> candle_core::Result<()> {
         for l in &mut self.layers {
             match &mut l.kv {
-                Kv::Host(c) => c.len = c.len.min(len),
+                Kv::Host16(c) => c.len = c.len.min(len),
+                Kv::Host32(c) => c.len = c.len.min(len),
                 Kv::Tensors(t) => {
                     if let Some((k, v)) = t.take() {
                         let keep = len.min(k.dim(2)?);
@@ -843,7 +866,7 @@ impl Layer {
         let q = apply_rope(h, &q, rope_cs)?;
         let k = apply_rope(h, &k, rope_cs)?;
         let (k, v) = match &mut self.kv {
-            Kv::Host(_) => candle_core::bail!("the host KV cache belongs to the CPU path (forward_host)"),
+            Kv::Host16(_) | Kv::Host32(_) => candle_core::bail!("the host KV cache belongs to the CPU path (forward_host)"),
             Kv::Tensors(t) => {
                 let (k, v) = match t.take() {
                     Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),

@@ -1,7 +1,7 @@
 //! The attention row kernel against an f64 reference, and its exp.
 
 use super::common::Rng;
-use crate::kernels::attention::{attend_row, scalar};
+use crate::kernels::attention::{attend_row, scalar, KvElem};
 
 /// softmax(q·kᵀ·scale)·v in f64.
 fn reference(q: &[f32], k: &[f32], v: &[f32], scale: f32) -> Vec<f64> {
@@ -17,6 +17,33 @@ fn reference(q: &[f32], k: &[f32], v: &[f32], scale: f32) -> Vec<f64> {
     out
 }
 
+/// Both kernels on K/V stored as `T`, against the reference on the stored values.
+fn check<T: KvElem>(q: &[f32], k: &[f32], v: &[f32], scale: f32, what: &str) {
+    let (d, n) = (q.len(), k.len() / q.len());
+    let ks: Vec<T> = k.iter().map(|&x| T::from_f32(x)).collect();
+    let vs: Vec<T> = v.iter().map(|&x| T::from_f32(x)).collect();
+    let back = |xs: &[T]| xs.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
+    let want = reference(q, &back(&ks), &back(&vs), scale);
+    let mut scores = vec![f32::NAN; n + 3];
+    let mut out = vec![f32::NAN; d];
+    attend_row(q, &ks, &vs, scale, &mut scores, &mut out);
+    let mut sc = vec![0f32; n];
+    let mut plain = vec![0f32; d];
+    scalar::attend_row(q, &ks, &vs, scale, &mut sc, &mut plain);
+    for (i, w) in want.iter().enumerate() {
+        let tol = 2e-5 * (1.0 + w.abs());
+        assert!((out[i] as f64 - w).abs() <= tol, "{what} col {i}: {} vs {w}", out[i]);
+        assert!((plain[i] as f64 - w).abs() <= tol, "scalar {what} col {i}: {} vs {w}", plain[i]);
+    }
+}
+
+#[test]
+fn f16_elements_round_to_nearest() {
+    assert_eq!(<u16 as KvElem>::from_f32(1.0).to_f32(), 1.0);
+    assert_eq!(<u16 as KvElem>::from_f32(1.0 + 1.0 / 4096.0).to_f32(), 1.0); // below half an f16 ulp
+    assert_eq!(<u16 as KvElem>::from_f32(-3.5).to_f32(), -3.5);
+}
+
 #[test]
 fn attention_rows_match_an_f64_reference_for_odd_shapes() {
     let mut rng = Rng::new(11);
@@ -28,18 +55,8 @@ fn attention_rows_match_an_f64_reference_for_odd_shapes() {
                 let k: Vec<f32> = (0..n * d).map(|_| rng.sym()).collect();
                 let v: Vec<f32> = (0..n * d).map(|_| rng.sym() * 3.0).collect();
                 let scale = spread / (d as f32).sqrt();
-                let want = reference(&q, &k, &v, scale);
-                let mut scores = vec![f32::NAN; n + 3];
-                let mut out = vec![f32::NAN; d];
-                attend_row(&q, &k, &v, scale, &mut scores, &mut out);
-                let mut sc = vec![0f32; n];
-                let mut plain = vec![0f32; d];
-                scalar::attend_row(&q, &k, &v, scale, &mut sc, &mut plain);
-                for (i, w) in want.iter().enumerate() {
-                    let tol = 2e-5 * (1.0 + w.abs());
-                    assert!((out[i] as f64 - w).abs() <= tol, "d={d} n={n} spread={spread} col {i}: {} vs {w}", out[i]);
-                    assert!((plain[i] as f64 - w).abs() <= tol, "scalar d={d} n={n} col {i}: {} vs {w}", plain[i]);
-                }
+                check::<f32>(&q, &k, &v, scale, &format!("f32 d={d} n={n} spread={spread}"));
+                check::<u16>(&q, &k, &v, scale, &format!("f16 d={d} n={n} spread={spread}"));
             }
         }
     }
