@@ -99,25 +99,58 @@ impl<T> SyncPtr<T> {
 
 /// [`matmul`] with explicit options.
 pub fn matmul_with(pool: &ThreadPool, opts: &MatmulOpts, w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) {
-    let (n, k) = (w.n, w.k);
+    matmul_parts(pool, opts, &[*w], x, m, &mut [y])
+}
+
+/// `ys[i] = x . ws[i]^T` for several weights that read the same `x` (a
+/// layer's q/k/v, or gate/up): one quantization of `x` and, when they share
+/// a type, one pass of the pool over all their rows -- for a decode step
+/// three small matmuls cost one dispatch and one tail instead of three.
+pub fn matmul_many(pool: &ThreadPool, ws: &[QMatrix], x: &[f32], m: usize, ys: &mut [&mut [f32]]) {
+    assert_eq!(ws.len(), ys.len(), "one output per weight");
+    let same = ws.windows(2).all(|p| p[0].qtype == p[1].qtype && p[0].k == p[1].k);
+    if same {
+        return matmul_parts(pool, &MatmulOpts::default(), ws, x, m, ys);
+    }
+    for (w, y) in ws.iter().zip(ys.iter_mut()) {
+        matmul_parts(pool, &MatmulOpts::default(), std::slice::from_ref(w), x, m, std::slice::from_mut(y));
+    }
+}
+
+/// Which part holds global index `g` of `offs` (prefix sums, offs[0] = 0).
+#[inline]
+fn part_of(offs: &[usize], g: usize) -> usize {
+    offs.partition_point(|&o| o <= g) - 1
+}
+
+/// The matmul of parts of one type and width: rows (decode) or panels
+/// (prefill) of all parts are handed out as one range.
+fn matmul_parts(pool: &ThreadPool, opts: &MatmulOpts, ws: &[QMatrix], x: &[f32], m: usize, ys: &mut [&mut [f32]]) {
+    let w0 = ws[0];
+    let k = w0.k;
     assert_eq!(x.len(), m * k, "x must be m*k");
-    assert_eq!(y.len(), m * n, "y must be m*n");
-    if m == 0 || n == 0 {
+    for (w, y) in ws.iter().zip(ys.iter()) {
+        assert!(w.qtype == w0.qtype && w.k == k, "parts share type and width");
+        assert_eq!(y.len(), m * w.n, "y must be m*n");
+    }
+    let n_total: usize = ws.iter().map(|w| w.n).sum();
+    if m == 0 || n_total == 0 {
         return;
     }
     let isa = opts.isa.min(crate::kernels::cpu::detected_isa());
-    let at = w.qtype.vec_dot_type();
+    let at = w0.qtype.vec_dot_type();
     let a_row = at.row_bytes(k);
     let nb = k / at.block_size();
     let use_gemm = isa >= Isa::Avx2 && m >= opts.gemm_min_m.max(1);
-    let threads = if n * k < opts.min_parallel_work { 1 } else { pool.threads() };
+    let threads = if n_total * k < opts.min_parallel_work { 1 } else { pool.threads() };
+    let yps: Vec<SyncPtr<f32>> = ys.iter_mut().map(|y| SyncPtr(y.as_mut_ptr())).collect();
 
     CALL_SCRATCH.with(|cs| {
         let mut cs = cs.borrow_mut();
         let cs = &mut *cs;
         // ---- 1. quantize X (rows split over threads when there are many) ----
         cs.acts.resize((m * a_row).div_ceil(8), 0);
-        let gemv = if use_gemm { None } else { crate::kernels::gemv::gemv_fns(w.qtype, isa) };
+        let gemv = if use_gemm { None } else { crate::kernels::gemv::gemv_fns(w0.qtype, isa) };
         let need_sides = (use_gemm || gemv.is_some()) && at != QType::Q8K;
         if need_sides {
             cs.dx.resize(m * nb, 0.0);
@@ -152,69 +185,82 @@ pub fn matmul_with(pool: &ThreadPool, opts: &MatmulOpts, w: &QMatrix, x: &[f32],
             }
         }
         let acts: &[u8] = unsafe { std::slice::from_raw_parts(cs.acts.as_ptr() as *const u8, m * a_row) };
-        let yp = SyncPtr(y.as_mut_ptr());
 
         // ---- 2a. decode path: row dots ----
         if !use_gemm {
-            let w_row = w.row_bytes();
-            let nbw = k / w.qtype.block_size();
+            let w_row = w0.row_bytes();
+            let nbw = k / w0.qtype.block_size();
+            // global row g of the parts: part_of(offs, g), row g - offs[part]
+            let offs: Vec<usize> = std::iter::once(0).chain(ws.iter().scan(0, |o, w| {
+                *o += w.n;
+                Some(*o)
+            })).collect();
             // chunks of rows: ~8 per thread, at least 8 rows each
-            let chunk = (n / (threads * 8)).clamp(8, 256);
+            let chunk = (n_total / (threads * 8)).clamp(8, 256);
             let (a_bs, a_qoff) = (at.type_size(), if at == QType::Q8_1 { 4 } else { 2 });
-            let body = |r: std::ops::Range<usize>| {
-                {
-                    // SAFETY (all calls below): sizes validated by QMatrix::new and
-                    // the asserts above; element (i, j) is written by exactly one thread.
-                    if let Some(g) = gemv {
-                        let mut j = r.start;
-                        while j < r.end {
-                            let (f, rows) = if r.end - j >= g.rows { (g.multi, g.rows) } else { (g.single, 1) };
-                            for i in 0..m {
-                                let mut out = [0f32; 8];
-                                unsafe {
-                                    f(
-                                        nbw,
-                                        w.data.as_ptr().add(j * w_row),
-                                        w_row,
-                                        acts.as_ptr().add(i * a_row),
-                                        a_bs,
-                                        a_qoff,
-                                        cs.dx.as_ptr().add(i * nb),
-                                        cs.sx.as_ptr().add(i * nb),
-                                        out.as_mut_ptr(),
-                                    );
-                                    for (c, v) in out.iter().take(rows).enumerate() {
-                                        *yp.get().add(i * n + j + c) = *v;
-                                    }
+            let dot = if gemv.is_none() { Some(DotTable::for_isa(isa).expect("supported isa").get(w0.qtype)) } else { None };
+            // rows `lo..hi` of part `p`
+            let rows_of = |p: usize, lo: usize, hi: usize| {
+                let (w, n, yp) = (&ws[p], ws[p].n, yps[p]);
+                // SAFETY (all calls below): sizes validated by QMatrix::new and
+                // the asserts above; element (i, j) is written by exactly one thread.
+                if let Some(g) = gemv {
+                    let mut j = lo;
+                    while j < hi {
+                        let (f, rows) = if hi - j >= g.rows { (g.multi, g.rows) } else { (g.single, 1) };
+                        for i in 0..m {
+                            let mut out = [0f32; 8];
+                            unsafe {
+                                f(
+                                    nbw,
+                                    w.data.as_ptr().add(j * w_row),
+                                    w_row,
+                                    acts.as_ptr().add(i * a_row),
+                                    a_bs,
+                                    a_qoff,
+                                    cs.dx.as_ptr().add(i * nb),
+                                    cs.sx.as_ptr().add(i * nb),
+                                    out.as_mut_ptr(),
+                                );
+                                for (c, v) in out.iter().take(rows).enumerate() {
+                                    *yp.get().add(i * n + j + c) = *v;
                                 }
                             }
-                            j += rows;
                         }
-                    } else {
-                        let dot = DotTable::for_isa(isa).expect("supported isa").get(w.qtype);
-                        for j in r {
-                            let wr = unsafe { w.data.as_ptr().add(j * w_row) };
-                            for i in 0..m {
-                                unsafe {
-                                    *yp.get().add(i * n + j) = dot(nbw, wr, acts.as_ptr().add(i * a_row));
-                                }
+                        j += rows;
+                    }
+                } else if let Some(dot) = dot {
+                    for j in lo..hi {
+                        let wr = unsafe { w.data.as_ptr().add(j * w_row) };
+                        for i in 0..m {
+                            unsafe {
+                                *yp.get().add(i * n + j) = dot(nbw, wr, acts.as_ptr().add(i * a_row));
                             }
                         }
                     }
                 }
             };
+            let body = |r: std::ops::Range<usize>| {
+                let mut g = r.start;
+                while g < r.end {
+                    let p = part_of(&offs, g);
+                    let end = r.end.min(offs[p + 1]);
+                    rows_of(p, g - offs[p], end - offs[p]);
+                    g = end;
+                }
+            };
             if threads > 1 {
-                pool.for_chunks(n, chunk, &body);
+                pool.for_chunks(n_total, chunk, &body);
             } else {
-                body(0..n);
+                body(0..n_total);
             }
             return;
         }
 
         // ---- 2b. prefill path: panels x micro-kernels ----
         let vnni = isa >= Isa::Avx512Vnni;
-        let fam = family(w.qtype, vnni);
-        let kern = select_kernel(w.qtype, fam, vnni);
+        let fam = family(w0.qtype, vnni);
+        let kern = select_kernel(w0.qtype, fam, vnni);
         let a = Acts {
             data: acts,
             row_bytes: a_row,
@@ -228,31 +274,36 @@ pub fn matmul_with(pool: &ThreadPool, opts: &MatmulOpts, w: &QMatrix, x: &[f32],
             sx: if need_sides { &cs.sx[..m * nb] } else { &[] },
             nb,
         };
-        let npanels = n.div_ceil(NR);
-        let w_row = w.row_bytes();
+        // global panel g of the parts, as the rows above
+        let poffs: Vec<usize> = std::iter::once(0).chain(ws.iter().scan(0, |o, w| {
+            *o += w.n.div_ceil(NR);
+            Some(*o)
+        })).collect();
+        let npanels = *poffs.last().expect("one part at least");
+        let w_row = w0.row_bytes();
         let body = |r: std::ops::Range<usize>| {
             PANEL.with(|p| {
                 let mut p = p.borrow_mut();
-                {
-                    for pi in r {
-                        let j0 = pi * NR;
-                        let rows = (n - j0).min(NR);
-                        let wp = &w.data[j0 * w_row..(j0 + rows) * w_row];
-                        // SAFETY: the GEMM path is only taken with AVX2 (see use_gemm).
-                        #[cfg(target_arch = "x86_64")]
-                        unsafe {
-                            gemm::pack_avx2::pack_panel(w.qtype, fam, wp, w_row, rows, &mut p)
-                        };
-                        #[cfg(not(target_arch = "x86_64"))]
-                        gemm::pack::pack_panel(w.qtype, fam, wp, w_row, rows, &mut p);
-                        let mut i0 = 0;
-                        while i0 < m {
-                            let mr = (m - i0).min(kern.mr);
-                            // SAFETY: the kernel writes y[(i0..i0+mr) * n + j0..j0+rows],
-                            // owned by this panel; activations validated above.
-                            unsafe { (kern.f[mr - 1])(&p, &a, i0, yp.get().add(i0 * n + j0), n, rows) };
-                            i0 += mr;
-                        }
+                for g in r {
+                    let part = part_of(&poffs, g);
+                    let (w, n, yp) = (&ws[part], ws[part].n, yps[part]);
+                    let j0 = (g - poffs[part]) * NR;
+                    let rows = (n - j0).min(NR);
+                    let wp = &w.data[j0 * w_row..(j0 + rows) * w_row];
+                    // SAFETY: the GEMM path is only taken with AVX2 (see use_gemm).
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        gemm::pack_avx2::pack_panel(w.qtype, fam, wp, w_row, rows, &mut p)
+                    };
+                    #[cfg(not(target_arch = "x86_64"))]
+                    gemm::pack::pack_panel(w.qtype, fam, wp, w_row, rows, &mut p);
+                    let mut i0 = 0;
+                    while i0 < m {
+                        let mr = (m - i0).min(kern.mr);
+                        // SAFETY: the kernel writes y[(i0..i0+mr) * n + j0..j0+rows],
+                        // owned by this panel; activations validated above.
+                        unsafe { (kern.f[mr - 1])(&p, &a, i0, yp.get().add(i0 * n + j0), n, rows) };
+                        i0 += mr;
                     }
                 }
             })

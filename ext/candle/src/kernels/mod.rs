@@ -37,7 +37,7 @@ pub mod quantize;
 pub use blocks::{dequantize_row, QType};
 pub use cpu::Isa;
 pub use dot::{dot_table, vec_dot, vec_dot_with, DotTable};
-pub use matmul::{matmul, matmul_with, MatmulOpts, QMatrix};
+pub use matmul::{matmul, matmul_many, matmul_with, MatmulOpts, QMatrix};
 pub use pool::{global_pool, ThreadPool};
 
 #[cfg(test)]

@@ -69,6 +69,34 @@ impl Linear {
         Ok(Linear { w, b, bh })
     }
 
+    /// [`Linear::host`] of several weights reading the same `x`: one pass
+    /// of the kernels' pool over all their rows when they all run there.
+    fn host_many<const N: usize>(ls: [&Linear; N], x: &[f32], m: usize) -> candle_core::Result<[Vec<f32>; N]> {
+        let owns: Vec<&OwnMatMul> = ls.iter().filter_map(|l| if let Weight::Own(w) = &l.w { Some(w) } else { None }).collect();
+        if owns.len() != N {
+            let mut out: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+            for (o, l) in out.iter_mut().zip(ls) {
+                *o = l.host(x, m)?;
+            }
+            return Ok(out);
+        }
+        let data = owns.iter().map(|w| w.t.data()).collect::<candle_core::Result<Vec<_>>>()?;
+        let ws: Vec<QMatrix> = owns.iter().zip(&data).map(|(w, d)| QMatrix::new(w.qtype, d, w.n, w.k)).collect();
+        let mut out: [Vec<f32>; N] = std::array::from_fn(|i| vec![0f32; m * owns[i].n]);
+        {
+            let mut ys: Vec<&mut [f32]> = out.iter_mut().map(|o| o.as_mut_slice()).collect();
+            kernels::matmul_many(owns[0].pool(), &ws, x, m, &mut ys);
+        }
+        for (y, l) in out.iter_mut().zip(ls) {
+            if let Some(b) = &l.bh {
+                for row in y.chunks_exact_mut(b.len()) {
+                    row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `x · Wᵀ + b` for `m` rows of `x` on the host (CPU only).
     fn host(&self, x: &[f32], m: usize) -> candle_core::Result<Vec<f32>> {
         let mut y = match &self.w {
@@ -733,7 +761,10 @@ impl GgufDecoder {
             let (cos, sin) = if layer.sliding { rope_l.as_ref().unwrap_or(&rope_g) } else { &rope_g };
             rms_norm_rows(&x, &hv.attn_norm, eps, &mut r);
             let (mut q, mut k, v) = match &layer.qkv {
-                Qkv::Split { q, k, v } => (q.host(&r, m)?, k.host(&r, m)?, v.host(&r, m)?),
+                Qkv::Split { q, k, v } => {
+                    let [q, k, v] = Linear::host_many([q, k, v], &r, m)?;
+                    (q, k, v)
+                }
                 Qkv::Fused(w) => {
                     let qkv = w.host(&r, m)?;
                     let (qn, kn) = (nq * d, nkv * d);
@@ -769,8 +800,7 @@ impl GgufDecoder {
             rms_norm_rows(&x, &hv.ffn_norm, eps, &mut r);
             let mut f = match &layer.mlp {
                 Mlp::Split { gate, up, down } => {
-                    let mut g = gate.host(&r, m)?;
-                    let u = up.host(&r, m)?;
+                    let [mut g, u] = Linear::host_many([gate, up], &r, m)?;
                     g.iter_mut().zip(&u).for_each(|(g, u)| *g = act(*g) * u);
                     down.host(&g, m)?
                 }

@@ -254,3 +254,30 @@ fn pool_concurrent_callers() {
     });
     assert_eq!(sum.load(Ordering::Relaxed), 2 * 500 * 64);
 }
+
+/// matmul_many over parts (same type, then mixed types) equals one matmul
+/// per part, bit for bit: the same kernels see the same rows.
+#[test]
+fn matmul_many_equals_one_matmul_per_part() {
+    use crate::kernels::matmul_many;
+    let mut rng = Rng::new(21);
+    let k = 256;
+    for m in [1usize, 2, 5, 9] {
+        for types in [[QType::Q4_0; 3], [QType::Q6K; 3], [QType::Q4K, QType::Q5_0, QType::Q6K]] {
+            let ns = [24usize, 8, 13];
+            let data: Vec<Vec<u8>> = ns.iter().zip(types).map(|(&n, t)| random_row(&mut rng, t, n * k, Scales::Normal)).collect();
+            let ws: Vec<QMatrix> = ns.iter().zip(types).zip(&data).map(|((&n, t), d)| QMatrix::new(t, d, n, k)).collect();
+            let x = random_acts(&mut rng, m * k, false);
+            for pool in pools() {
+                let mut outs: Vec<Vec<f32>> = ns.iter().map(|&n| vec![f32::NAN; m * n]).collect();
+                let mut ys: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+                matmul_many(pool, &ws, &x, m, &mut ys);
+                for (w, got) in ws.iter().zip(&outs) {
+                    let mut want = vec![0f32; m * w.n];
+                    crate::kernels::matmul(pool, w, &x, m, &mut want);
+                    assert_eq!(got, &want, "{:?} m={m} threads={}", types, pool.threads());
+                }
+            }
+        }
+    }
+}
