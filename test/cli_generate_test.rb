@@ -83,9 +83,16 @@ class CLIGenerateTest < Minitest::Test
     end
   end
 
+  def test_bench_p_0_times_generation_only
+    code, out, err = candle("bench", TINY, "-p", "0", "-n", "4", "-r", "1", "--json", "-q")
+    assert_equal 0, code, err
+    assert_equal ["tg4"], JSON.parse(out).map { |r| r["test"] }
+  end
+
   def test_bench_usage_errors
     assert_equal 2, candle("bench")[0]
-    assert_equal 2, candle("bench", TINY, "-p", "0")[0]
+    assert_equal 2, candle("bench", TINY, "-p", "0", "-n", "0")[0], "nothing to measure"
+    assert_equal 2, candle("bench", TINY, "-p", "-1")[0]
     assert_equal 2, candle("bench", TINY, "-r", "0")[0]
     code, out, = candle("help", "bench")
     assert_equal 0, code

@@ -27,7 +27,7 @@ module Candle
         # candle's CPU thread pool reads this when it starts (at the first matmul).
         @env["CANDLE_NUM_THREADS"] = threads.to_s if threads && @env.equal?(ENV)
         reps = opts[:repetitions] || 3
-        pp_sizes = opts[:prompt] || [512]
+        pp_sizes = (opts[:prompt] || [512]).reject(&:zero?) # -p 0: no prompt test, as llama-bench
         tg = opts.key?(:gen) ? opts[:gen] : 128
         llm = LLM.from_pretrained(rest.first, **load_options(opts))
         n_threads = threads || Integer(@env.fetch("CANDLE_NUM_THREADS", Etc.nprocessors.to_s))
@@ -105,10 +105,10 @@ module Candle
       def options_bench(o, opts)
         list = lambda do |v|
           v.split(",").map { |x| Integer(x) }.tap do |l|
-            raise OptionParser::InvalidArgument, v unless l.all?(&:positive?)
+            raise OptionParser::InvalidArgument, v if l.any?(&:negative?)
           end
         end
-        o.on("-p", "--n-prompt N[,N...]", "Prompt sizes to time (default 512)") { |v| opts[:prompt] = list.call(v) }
+        o.on("-p", "--n-prompt N[,N...]", "Prompt sizes to time (default 512; 0 skips)") { |v| opts[:prompt] = list.call(v) }
         o.on("-n", "--n-gen N", Integer, "Tokens to generate (default 128; 0 skips)") do |v|
           raise OptionParser::InvalidArgument, v.to_s if v.negative?
 
