@@ -152,21 +152,6 @@ fn sum8(v: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
 }
 
-/// Dot product with eight independent sums (vectorizes); also the GGUF
-/// decoder's one-token attention.
-#[inline]
-pub(crate) fn dot8(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// erf(x) as a rational function of x on [-4, 4] (±1 beyond, to f32
 /// precision): |error| < 5e-7, no exp, vectorizes.
 #[inline]
@@ -222,9 +207,17 @@ pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hi
     let ctx_ptr = SendPtr(ctx.as_mut_ptr());
     (0..b * heads).into_par_iter().for_each(|task| {
         let (r, head) = (task / heads, task % heads);
-        let mut keys: Vec<usize> = Vec::with_capacity(t);
-        let mut scores: Vec<f32> = Vec::with_capacity(t);
-        let mut out = vec![0f32; hd];
+        // The row's real tokens' keys and values, contiguous, for the
+        // attention row kernel (crate::kernels::attention).
+        let real: Vec<usize> = (0..t).filter(|&j| mask[r * t + j] != 0).collect();
+        let mut kb = Vec::with_capacity(real.len() * hd);
+        let mut vb = Vec::with_capacity(real.len() * hd);
+        for &j in &real {
+            let row = &qkv[(r * t + j) * stride..][..stride];
+            kb.extend_from_slice(&row[hidden + head * hd..][..hd]);
+            vb.extend_from_slice(&row[2 * hidden + head * hd..][..hd]);
+        }
+        let mut scores = vec![0f32; real.len()];
         let p = ctx_ptr;
         for i in 0..t {
             // SAFETY: task (r, head) alone writes ctx[r*t+i][head*hd..+hd].
@@ -233,33 +226,14 @@ pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hi
                 Some(w) => (i.saturating_sub(w), (i + w + 1).min(t)),
                 None => (0, t),
             };
-            keys.clear();
-            keys.extend((lo..hi).filter(|&j| mask[r * t + j] != 0));
-            if mask[r * t + i] == 0 || keys.is_empty() {
+            // real keys in lo..hi: a contiguous run of `real`
+            let (a, z) = (real.partition_point(|&j| j < lo), real.partition_point(|&j| j < hi));
+            if mask[r * t + i] == 0 || a == z {
                 dst.fill(0.0);
                 continue;
             }
             let q = &qkv[(r * t + i) * stride + head * hd..][..hd];
-            let mut max = f32::NEG_INFINITY;
-            scores.clear();
-            for &j in &keys {
-                let k = &qkv[(r * t + j) * stride + hidden + head * hd..][..hd];
-                let s = dot8(q, k) * scale;
-                max = max.max(s);
-                scores.push(s);
-            }
-            let mut sum = 0f32;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            out.fill(0.0);
-            for (s, &j) in scores.iter().zip(&keys) {
-                let v = &qkv[(r * t + j) * stride + 2 * hidden + head * hd..][..hd];
-                let w = s / sum;
-                out.iter_mut().zip(v).for_each(|(o, v)| *o += w * v);
-            }
-            dst.copy_from_slice(&out);
+            crate::kernels::attention::attend_row(q, &kb[a * hd..z * hd], &vb[a * hd..z * hd], scale, &mut scores, dst);
         }
     });
 }
