@@ -740,6 +740,9 @@ impl GgufDecoder {
         let eps = h.eps as f32;
         let (d, nq, nkv) = (h.head_dim, h.n_head, h.n_kv_head);
         let (_, m) = ids.dims2()?;
+        if m == 0 {
+            candle_core::bail!("no tokens to run");
+        }
         let mut x = self.embed.embedding(ids)?.flatten_all()?.to_vec1::<f32>()?;
         if let Some(s) = h.embed_scale {
             let s = s as f32;
