@@ -51,6 +51,8 @@ struct Shared {
     shutdown: AtomicBool,
     lock: Mutex<()>,
     cvar: Condvar,
+    /// Workers that have started running (named, in their loop).
+    started: AtomicUsize,
     /// How long a worker spins for the next job before parking.
     spin: Duration,
 }
@@ -93,6 +95,7 @@ impl ThreadPool {
             shutdown: AtomicBool::new(false),
             lock: Mutex::new(()),
             cvar: Condvar::new(),
+            started: AtomicUsize::new(0),
             spin,
         });
         let workers = (1..n)
@@ -104,6 +107,11 @@ impl ThreadPool {
                     .expect("spawn pool thread")
             })
             .collect();
+        // Return once every worker runs (and carries its name), so the
+        // pool's threads are all visible to whoever looks right after.
+        while shared.started.load(Ordering::Acquire) < n - 1 {
+            std::thread::yield_now();
+        }
         ThreadPool { shared, workers, run_lock: Mutex::new(()), n }
     }
 
@@ -202,6 +210,7 @@ impl ThreadPool {
 
 fn worker(s: Arc<Shared>, tid: usize) {
     IN_JOB.with(|c| c.set(true));
+    s.started.fetch_add(1, Ordering::Release);
     let mut seen = 0usize;
     loop {
         // Wait for a new generation: spin, then park.
