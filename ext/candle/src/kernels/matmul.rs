@@ -18,7 +18,7 @@ use crate::kernels::blocks::{as_blocks, as_blocks_mut, BlockQ8K, BlockQ8_0, Bloc
 use crate::kernels::cpu::Isa;
 use crate::kernels::dot::DotTable;
 use crate::kernels::gemm::{self, pack::family, Acts, Family, Panel, NR};
-use crate::kernels::pool::ThreadPool;
+use crate::kernels::pool::{SyncPtr, ThreadPool};
 use crate::kernels::quantize::{quantize_row_q8_0, quantize_row_q8_1, quantize_row_q8k};
 use std::cell::RefCell;
 
@@ -83,20 +83,6 @@ thread_local! {
     static PANEL: RefCell<Panel> = RefCell::new(Panel::default());
 }
 
-/// Raw pointer that may be shared between the pool threads (each thread
-/// writes disjoint elements).
-#[derive(Clone, Copy)]
-struct SyncPtr<T>(*mut T);
-unsafe impl<T> Send for SyncPtr<T> {}
-unsafe impl<T> Sync for SyncPtr<T> {}
-impl<T> SyncPtr<T> {
-    /// (A method, so closures capture the whole Sync wrapper, not the field.)
-    #[inline(always)]
-    fn get(self) -> *mut T {
-        self.0
-    }
-}
-
 /// [`matmul`] with explicit options.
 pub fn matmul_with(pool: &ThreadPool, opts: &MatmulOpts, w: &QMatrix, x: &[f32], m: usize, y: &mut [f32]) {
     matmul_parts(pool, opts, &[*w], x, m, &mut [y])
@@ -115,6 +101,14 @@ pub fn matmul_many(pool: &ThreadPool, ws: &[QMatrix], x: &[f32], m: usize, ys: &
     for (w, y) in ws.iter().zip(ys.iter_mut()) {
         matmul_parts(pool, &MatmulOpts::default(), std::slice::from_ref(w), x, m, std::slice::from_mut(y));
     }
+}
+
+/// `[0, a, a + b, ...]` for counts `a, b, ...`.
+fn prefix_sums(counts: impl Iterator<Item = usize>) -> Vec<usize> {
+    std::iter::once(0).chain(counts.scan(0, |o, c| {
+        *o += c;
+        Some(*o)
+    })).collect()
 }
 
 /// Which part holds global index `g` of `offs` (prefix sums, offs[0] = 0).
@@ -191,10 +185,7 @@ fn matmul_parts(pool: &ThreadPool, opts: &MatmulOpts, ws: &[QMatrix], x: &[f32],
             let w_row = w0.row_bytes();
             let nbw = k / w0.qtype.block_size();
             // global row g of the parts: part_of(offs, g), row g - offs[part]
-            let offs: Vec<usize> = std::iter::once(0).chain(ws.iter().scan(0, |o, w| {
-                *o += w.n;
-                Some(*o)
-            })).collect();
+            let offs = prefix_sums(ws.iter().map(|w| w.n));
             // chunks of rows: ~8 per thread, at least 8 rows each
             let chunk = (n_total / (threads * 8)).clamp(8, 256);
             let (a_bs, a_qoff) = (at.type_size(), if at == QType::Q8_1 { 4 } else { 2 });
@@ -275,10 +266,7 @@ fn matmul_parts(pool: &ThreadPool, opts: &MatmulOpts, ws: &[QMatrix], x: &[f32],
             nb,
         };
         // global panel g of the parts, as the rows above
-        let poffs: Vec<usize> = std::iter::once(0).chain(ws.iter().scan(0, |o, w| {
-            *o += w.n.div_ceil(NR);
-            Some(*o)
-        })).collect();
+        let poffs = prefix_sums(ws.iter().map(|w| w.n.div_ceil(NR)));
         let npanels = *poffs.last().expect("one part at least");
         let w_row = w0.row_bytes();
         let body = |r: std::ops::Range<usize>| {

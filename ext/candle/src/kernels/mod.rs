@@ -38,7 +38,7 @@ pub use blocks::{dequantize_row, QType};
 pub use cpu::Isa;
 pub use dot::{dot_table, vec_dot, vec_dot_with, DotTable};
 pub use matmul::{matmul, matmul_many, matmul_with, MatmulOpts, QMatrix};
-pub use pool::{global_pool, ThreadPool};
+pub use pool::{global_pool, SyncPtr, ThreadPool};
 
 #[cfg(test)]
 mod tests;

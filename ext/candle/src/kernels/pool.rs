@@ -311,3 +311,17 @@ impl ChunkCounter {
         (s < self.total).then(|| s..(s + self.chunk).min(self.total))
     }
 }
+
+/// Raw pointer that may be shared between the pool's threads (each thread
+/// writes disjoint elements).
+#[derive(Clone, Copy)]
+pub struct SyncPtr<T>(pub *mut T);
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+impl<T> SyncPtr<T> {
+    /// (A method, so closures capture the whole Sync wrapper, not the field.)
+    #[inline(always)]
+    pub fn get(self) -> *mut T {
+        self.0
+    }
+}

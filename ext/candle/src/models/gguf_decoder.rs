@@ -88,13 +88,18 @@ impl Linear {
             kernels::matmul_many(owns[0].pool(), &ws, x, m, &mut ys);
         }
         for (y, l) in out.iter_mut().zip(ls) {
-            if let Some(b) = &l.bh {
-                for row in y.chunks_exact_mut(b.len()) {
-                    row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
-                }
-            }
+            l.add_bias(y);
         }
         Ok(out)
+    }
+
+    /// Adds the bias (if any) to every row of `y`.
+    fn add_bias(&self, y: &mut [f32]) {
+        if let Some(b) = &self.bh {
+            for row in y.chunks_exact_mut(b.len()) {
+                row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+            }
+        }
     }
 
     /// `x · Wᵀ + b` for `m` rows of `x` on the host (CPU only).
@@ -108,11 +113,7 @@ impl Linear {
             }
             Weight::Candle(w) => w.forward(&Tensor::from_slice(x, (m, x.len() / m.max(1)), &Device::Cpu)?)?.flatten_all()?.to_vec1::<f32>()?,
         };
-        if let Some(b) = &self.bh {
-            for row in y.chunks_exact_mut(b.len()) {
-                row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
-            }
-        }
+        self.add_bias(&mut y);
         Ok(y)
     }
 }
@@ -270,6 +271,42 @@ enum Kv {
     Tensors(Option<(Tensor, Tensor)>),
 }
 
+impl Kv {
+    /// Keeps the first `len` positions.
+    fn truncate(&mut self, len: usize) -> candle_core::Result<()> {
+        match self {
+            Kv::Host16(c) => c.len = c.len.min(len),
+            Kv::Host32(c) => c.len = c.len.min(len),
+            Kv::Tensors(t) => {
+                if let Some((k, v)) = t.take() {
+                    let keep = len.min(k.dim(2)?);
+                    if keep > 0 {
+                        *t = Some((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The host cache's step: appends `m` positions' keys and values (rows)
+    /// and returns the attention of their queries (see [`HostKv::attend`]).
+    #[allow(clippy::too_many_arguments)]
+    fn host_step(&mut self, k: &[f32], v: &[f32], q: &[f32], m: usize, n_head: usize, scale: f32, window: Option<usize>, pool: &ThreadPool) -> candle_core::Result<Vec<f32>> {
+        Ok(match self {
+            Kv::Host16(c) => {
+                c.append_rows(k, v, m);
+                c.attend(q, m, n_head, scale, window, pool)
+            }
+            Kv::Host32(c) => {
+                c.append_rows(k, v, m);
+                c.attend(q, m, n_head, scale, window, pool)
+            }
+            Kv::Tensors(_) => candle_core::bail!("the host path needs the host KV cache"),
+        })
+    }
+}
+
 /// Keys and values per KV head, `cap` positions reserved:
 /// `k[(head * cap + pos) * dim..][..dim]`. Growing doubles `cap` (one copy
 /// per doubling), so a token costs only its own rows.
@@ -330,7 +367,7 @@ impl<T: KvElem> HostKv<T> {
         let (d, len) = (self.dim, self.len);
         let rep = n_head / self.heads;
         let mut out = vec![0f32; m * n_head * d];
-        let outp = SendPtr(out.as_mut_ptr());
+        let outp = kernels::SyncPtr(out.as_mut_ptr());
         // task t: head t / m, query t % m
         let tasks = |r: std::ops::Range<usize>| {
             let mut scores = vec![0f32; len];
@@ -359,17 +396,6 @@ impl<T: KvElem> HostKv<T> {
         let (d, cap) = (self.dim, self.cap);
         let rows = (kv * cap + lo) * d..(kv * cap + hi) * d;
         kernels::attention::attend_row(qh, &self.k[rows.clone()], &self.v[rows], scale, scores, oh);
-    }
-}
-
-/// A raw pointer the pool's threads may share (each writes its own elements).
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
     }
 }
 
@@ -676,13 +702,7 @@ impl GgufDecoder {
     pub fn forward(&mut self, ids: &Tensor, start: usize) -> candle_core::Result<Tensor> {
         let (_, len) = ids.dims2()?;
         if start == 0 {
-            for l in &mut self.layers {
-                match &mut l.kv {
-                    Kv::Host16(c) => c.len = 0,
-                    Kv::Host32(c) => c.len = 0,
-                    Kv::Tensors(t) => *t = None,
-                }
-            }
+            self.truncate_cache(0)?;
         }
         if self.norm_h.is_some() {
             return self.forward_host(ids, start);
@@ -784,17 +804,7 @@ impl GgufDecoder {
             rope_rows(&mut q, nq, d, h.rope_dim, h.interleaved_rope, cos, sin);
             rope_rows(&mut k, nkv, d, h.rope_dim, h.interleaved_rope, cos, sin);
             let (scale, window) = (h.attn_scale as f32, if layer.sliding { h.window } else { None });
-            let att = match &mut layer.kv {
-                Kv::Host16(c) => {
-                    c.append_rows(&k, &v, m);
-                    c.attend(&q, m, nq, scale, window, pool)
-                }
-                Kv::Host32(c) => {
-                    c.append_rows(&k, &v, m);
-                    c.attend(&q, m, nq, scale, window, pool)
-                }
-                Kv::Tensors(_) => candle_core::bail!("the host path needs the host KV cache"),
-            };
+            let att = layer.kv.host_step(&k, &v, &q, m, nq, scale, window, pool)?;
             let mut a = layer.o.host(&att, m)?;
             if let Some(n) = &hv.post_attn_norm {
                 rms_norm_in_place(&mut a, n, eps);
@@ -827,19 +837,7 @@ impl GgufDecoder {
 
     /// Keeps the first `len` positions of the KV cache.
     pub fn truncate_cache(&mut self, len: usize) -> candle_core::Result<()> {
-        for l in &mut self.layers {
-            match &mut l.kv {
-                Kv::Host16(c) => c.len = c.len.min(len),
-                Kv::Host32(c) => c.len = c.len.min(len),
-                Kv::Tensors(t) => {
-                    if let Some((k, v)) = t.take() {
-                        let keep = len.min(k.dim(2)?);
-                        *t = Some((k.narrow(2, 0, keep)?, v.narrow(2, 0, keep)?));
-                    }
-                }
-            }
-        }
-        Ok(())
+        self.layers.iter_mut().try_for_each(|l| l.kv.truncate(len))
     }
 
     /// cos and sin (len, rope_dim / 2) for positions start..start + len.

@@ -204,7 +204,7 @@ pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hi
     let stride = 3 * hidden;
     // One task per (row, head); each writes its own columns of its row's
     // tokens, so the tasks split ctx by (row, head) through raw parts.
-    let ctx_ptr = SendPtr(ctx.as_mut_ptr());
+    let ctx_ptr = crate::kernels::SyncPtr(ctx.as_mut_ptr());
     (0..b * heads).into_par_iter().for_each(|task| {
         let (r, head) = (task / heads, task % heads);
         // The row's real tokens' keys and values, contiguous, for the
@@ -221,7 +221,7 @@ pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hi
         let p = ctx_ptr;
         for i in 0..t {
             // SAFETY: task (r, head) alone writes ctx[r*t+i][head*hd..+hd].
-            let dst = unsafe { std::slice::from_raw_parts_mut(p.0.add((r * t + i) * hidden + head * hd), hd) };
+            let dst = unsafe { std::slice::from_raw_parts_mut(p.get().add((r * t + i) * hidden + head * hd), hd) };
             let (lo, hi) = match window {
                 Some(w) => (i.saturating_sub(w), (i + w + 1).min(t)),
                 None => (0, t),
@@ -275,11 +275,6 @@ pub fn apply_rope(qkv: &mut [f32], t: usize, heads: usize, hidden: usize, cos: &
         }
     });
 }
-
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
 
 #[cfg(test)]
 mod tests {
