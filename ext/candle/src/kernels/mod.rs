@@ -33,6 +33,7 @@ pub mod gemv;
 pub mod matmul;
 pub mod pool;
 pub mod quantize;
+pub mod sgemm;
 
 pub use blocks::{dequantize_row, QType};
 pub use cpu::Isa;

@@ -6,3 +6,4 @@ mod basics;
 mod common;
 mod dot;
 mod matmul;
+mod sgemm;

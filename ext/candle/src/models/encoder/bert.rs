@@ -300,8 +300,7 @@ impl Bert {
             // x = ln1(x + ctx · Woᵀ + bo)
             l.out.forward_into(&ctx, n, &mut x, true, threads);
             l.ln1.forward_inplace(&mut x, h);
-            l.up.forward_into(&x, n, &mut up, false, threads);
-            fast::activate(c.act, &mut up);
+            l.up.forward_act(&x, n, &mut up, c.act, threads);
             // x = ln2(x + act(up) · W2ᵀ + b2)
             l.down.forward_into(&up, n, &mut x, true, threads);
             l.ln2.forward_inplace(&mut x, h);

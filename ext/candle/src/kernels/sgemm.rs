@@ -1,0 +1,311 @@
+//! F32 GEMM against weights packed once at load: `C[n x o] (+)= X[n x k] ·
+//! Wᵀ` for a linear layer's `W[o x k]`, the encoders' matmul on the CPU.
+//!
+//! The layout follows the BLIS scheme. The weights are packed once into
+//! panels of [`NR`] output columns (`[o / NR][k][NR]`, zero-padded), so no
+//! call repacks them. The activations are read in place: a task takes a
+//! block of [`MC`] rows, and for each [`KC`]-long slice of k and each panel
+//! walks the block's rows [`MR`] at a time. The AVX2+FMA micro-kernel keeps
+//! a 6 x 16 tile of C in twelve registers while one k step loads two
+//! vectors of weights and broadcasts one activation from each of six rows:
+//! the weight micro-panel (`kc x 16`) stays in L1 while the rows stream from
+//! L2. (The activations are not packed, as BLIS would: that saves a copy
+//! per call, and the short k of encoder layers keeps six row streams cheap.)
+//!
+//! The first k slice starts a tile from the bias (and, when accumulating, from
+//! what C holds: a residual); the last one hands each finished row segment to
+//! an optional epilogue (an activation) while it is still in L1. Every row is
+//! computed with the same k slices in the same order wherever it sits in the
+//! batch, so a row's result does not depend on the rows around it.
+//!
+//! Threads: tasks are (row block, group of panels) pairs on the rayon pool,
+//! enough of them to keep every thread busy at batch 1.
+
+use rayon::prelude::*;
+
+/// Rows per micro-tile.
+pub const MR: usize = 6;
+/// Output columns per micro-tile (two AVX vectors).
+pub const NR: usize = 16;
+/// Rows per activation block (packed once per task and k slice).
+const MC: usize = 48;
+/// Longest k slice: a weight micro-panel is at most `KC * NR * 4` = 24 KiB
+/// (L1 holds it); a 384-wide layer's k is one slice, so C is written once.
+const KC: usize = 384;
+
+/// A weight matrix `W[o x k]` packed into `NR`-column panels.
+pub struct PackedF32 {
+    data: Vec<f32>,
+    out: usize,
+    inp: usize,
+}
+
+impl PackedF32 {
+    /// Packs row-major `w` (`out` rows of `inp` values).
+    pub fn pack(w: &[f32], out: usize, inp: usize) -> PackedF32 {
+        assert_eq!(w.len(), out * inp, "weight length");
+        let panels = out.div_ceil(NR);
+        let mut data = vec![0f32; panels * inp * NR];
+        for (p, panel) in data.chunks_exact_mut(inp * NR).enumerate() {
+            for j in 0..NR.min(out - p * NR) {
+                let row = &w[(p * NR + j) * inp..][..inp];
+                for (kk, &v) in row.iter().enumerate() {
+                    panel[kk * NR + j] = v;
+                }
+            }
+        }
+        PackedF32 { data, out, inp }
+    }
+
+    pub fn out(&self) -> usize {
+        self.out
+    }
+
+    pub fn inp(&self) -> usize {
+        self.inp
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.data.len() * 4
+    }
+
+    fn panels(&self) -> usize {
+        self.out.div_ceil(NR)
+    }
+}
+
+/// What a call does besides the product.
+pub struct Epilogue<'a> {
+    /// Added to every row (length `o`).
+    pub bias: Option<&'a [f32]>,
+    /// Add to what `dst` holds (a residual) instead of overwriting it.
+    pub accumulate: bool,
+    /// Applied in place to each finished row segment (an activation).
+    pub post: Option<&'a (dyn Fn(&mut [f32]) + Sync)>,
+}
+
+impl Epilogue<'_> {
+    pub const NONE: Epilogue<'static> = Epilogue { bias: None, accumulate: false, post: None };
+}
+
+/// k slices: equal lengths of at most `KC`, multiples of 8 where possible.
+fn k_slices(k: usize) -> Vec<std::ops::Range<usize>> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let count = k.div_ceil(KC);
+    let len = k.div_ceil(count).next_multiple_of(8).min(k);
+    (0..k).step_by(len).map(|a| a..(a + len).min(k)).collect()
+}
+
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: tasks write disjoint tiles of C.
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+/// `dst[n x o] = (dst if accumulate) + bias + x[n x k] · Wᵀ`, then `post`
+/// per row segment; `threads` ≤ 1 runs on the caller.
+pub fn sgemm(x: &[f32], n: usize, w: &PackedF32, dst: &mut [f32], ep: &Epilogue, threads: usize) {
+    let (o, k) = (w.out, w.inp);
+    assert_eq!(x.len(), n * k, "activation length");
+    assert_eq!(dst.len(), n * o, "output length");
+    if let Some(b) = ep.bias {
+        assert_eq!(b.len(), o, "bias length");
+    }
+    if n == 0 || o == 0 {
+        return;
+    }
+    let row_blocks = n.div_ceil(MC);
+    let panels = w.panels();
+    let want = 4 * threads.max(1);
+    let groups = if threads <= 1 || row_blocks >= want { 1 } else { want.div_ceil(row_blocks).min(panels) };
+    let per_group = panels.div_ceil(groups);
+    let groups = panels.div_ceil(per_group);
+    let slices = k_slices(k);
+    let out = Out(dst.as_mut_ptr());
+    let task = |t: usize| {
+        let (rb, g) = (t / groups, t % groups);
+        let rows = rb * MC..((rb + 1) * MC).min(n);
+        let cols = g * per_group..((g + 1) * per_group).min(panels);
+        // SAFETY: task (rb, g) alone writes rows × the columns of its panels.
+        unsafe { block(x, k, w, out, o, rows, cols, &slices, ep) };
+    };
+    let tasks = row_blocks * groups;
+    if threads <= 1 || tasks == 1 {
+        (0..tasks).for_each(task);
+    } else {
+        (0..tasks).into_par_iter().for_each(task);
+    }
+}
+
+/// One task: rows `rows` of C, panels `cols`, every k slice in order.
+#[allow(clippy::too_many_arguments)]
+unsafe fn block(
+    x: &[f32],
+    k: usize,
+    w: &PackedF32,
+    out: Out,
+    o: usize,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    slices: &[std::ops::Range<usize>],
+    ep: &Epilogue,
+) {
+    for (si, s) in slices.iter().enumerate() {
+        let kc = s.len();
+        let (first, last) = (si == 0, si + 1 == slices.len());
+        for p in cols.clone() {
+            let bp = w.data.as_ptr().add(p * k * NR + s.start * NR);
+            let c0 = p * NR;
+            let nc = NR.min(o - c0);
+            let mut r0 = rows.start;
+            while r0 < rows.end {
+                let mr = MR.min(rows.end - r0);
+                // Rows past the block repeat its last row; their results are dropped.
+                let a: [*const f32; MR] = std::array::from_fn(|i| x.as_ptr().add((r0 + i.min(mr - 1)) * k + s.start));
+                let cptr = out.0.add(r0 * o + c0);
+                let load_c = !first || ep.accumulate;
+                let bias = match (first, ep.bias) {
+                    (true, Some(b)) => b.as_ptr().add(c0),
+                    _ => std::ptr::null(),
+                };
+                let mut acc = [0f32; MR * NR];
+                if !micro_kernel(kc, &a, bp, cptr, o, load_c, bias, mr == MR && nc == NR, &mut acc) {
+                    for i in 0..mr {
+                        let crow = std::slice::from_raw_parts_mut(cptr.add(i * o), nc);
+                        let a = &acc[i * NR..][..nc];
+                        if load_c {
+                            crow.iter_mut().zip(a).for_each(|(c, a)| *c += a);
+                        } else {
+                            crow.copy_from_slice(a);
+                        }
+                        if !bias.is_null() {
+                            crow.iter_mut().zip(std::slice::from_raw_parts(bias, nc)).for_each(|(c, b)| *c += b);
+                        }
+                    }
+                }
+                if last {
+                    if let Some(post) = ep.post {
+                        for i in 0..mr {
+                            post(std::slice::from_raw_parts_mut(cptr.add(i * o), nc));
+                        }
+                    }
+                }
+                r0 += mr;
+            }
+        }
+    }
+}
+
+/// The tile product over one k slice. When `full` and the CPU has the
+/// SIMD kernel, C is updated in place (`C = (C if load_c) + bias + A·B`)
+/// and true is returned; otherwise the product is left in `acc` for the
+/// caller, and false is returned.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+unsafe fn micro_kernel(
+    kc: usize,
+    a: &[*const f32; MR],
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    load_c: bool,
+    bias: *const f32,
+    full: bool,
+    acc: &mut [f32; MR * NR],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if super::cpu::has_avx2() {
+        return avx2::kernel(kc, a, b, c, ldc, load_c, bias, full, acc);
+    }
+    let _ = (c, ldc, load_c, bias, full);
+    scalar_kernel(kc, a, b, acc);
+    false
+}
+
+unsafe fn scalar_kernel(kc: usize, a: &[*const f32; MR], b: *const f32, acc: &mut [f32; MR * NR]) {
+    let b = std::slice::from_raw_parts(b, kc * NR);
+    for (i, &ap) in a.iter().enumerate() {
+        let ar = std::slice::from_raw_parts(ap, kc);
+        for kk in 0..kc {
+            for j in 0..NR {
+                acc[i * NR + j] = ar[kk].mul_add(b[kk * NR + j], acc[i * NR + j]);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{MR, NR};
+    use std::arch::x86_64::*;
+
+    /// The 6 x 16 tile in twelve accumulators.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn kernel(
+        kc: usize,
+        a: &[*const f32; MR],
+        mut b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        load_c: bool,
+        bias: *const f32,
+        full: bool,
+        acc: &mut [f32; MR * NR],
+    ) -> bool {
+        let z = _mm256_setzero_ps();
+        let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
+        let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
+        let [a0p, a1p, a2p, a3p, a4p, a5p] = *a;
+        for kk in 0..kc {
+            let b0 = _mm256_loadu_ps(b);
+            let b1 = _mm256_loadu_ps(b.add(8));
+            let a0 = _mm256_broadcast_ss(&*a0p.add(kk));
+            let a1 = _mm256_broadcast_ss(&*a1p.add(kk));
+            c00 = _mm256_fmadd_ps(a0, b0, c00);
+            c01 = _mm256_fmadd_ps(a0, b1, c01);
+            c10 = _mm256_fmadd_ps(a1, b0, c10);
+            c11 = _mm256_fmadd_ps(a1, b1, c11);
+            let a2 = _mm256_broadcast_ss(&*a2p.add(kk));
+            let a3 = _mm256_broadcast_ss(&*a3p.add(kk));
+            c20 = _mm256_fmadd_ps(a2, b0, c20);
+            c21 = _mm256_fmadd_ps(a2, b1, c21);
+            c30 = _mm256_fmadd_ps(a3, b0, c30);
+            c31 = _mm256_fmadd_ps(a3, b1, c31);
+            let a4 = _mm256_broadcast_ss(&*a4p.add(kk));
+            let a5 = _mm256_broadcast_ss(&*a5p.add(kk));
+            c40 = _mm256_fmadd_ps(a4, b0, c40);
+            c41 = _mm256_fmadd_ps(a4, b1, c41);
+            c50 = _mm256_fmadd_ps(a5, b0, c50);
+            c51 = _mm256_fmadd_ps(a5, b1, c51);
+            b = b.add(NR);
+        }
+        let rows = [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)];
+        if !full {
+            let p = acc.as_mut_ptr();
+            for (i, (l, h)) in rows.into_iter().enumerate() {
+                _mm256_storeu_ps(p.add(i * NR), l);
+                _mm256_storeu_ps(p.add(i * NR + 8), h);
+            }
+            return false;
+        }
+        let (b0, b1) = if bias.is_null() { (z, z) } else { (_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))) };
+        for (i, (mut l, mut h)) in rows.into_iter().enumerate() {
+            let cp = c.add(i * ldc);
+            if load_c {
+                l = _mm256_add_ps(_mm256_loadu_ps(cp), l);
+                h = _mm256_add_ps(_mm256_loadu_ps(cp.add(8)), h);
+            }
+            if !bias.is_null() {
+                l = _mm256_add_ps(l, b0);
+                h = _mm256_add_ps(h, b1);
+            }
+            _mm256_storeu_ps(cp, l);
+            _mm256_storeu_ps(cp.add(8), h);
+        }
+        true
+    }
+}
