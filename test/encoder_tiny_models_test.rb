@@ -63,6 +63,26 @@ class EncoderTinyModelsTest < Minitest::Test
     end
   end
 
+  # The same checkpoints on candle's ops instead of the project's CPU
+  # kernels (the path other devices and dtypes take), forced by
+  # CANDLE_ENCODER_CANDLE_OPS=1 at load.
+  %w[bert distilbert xlm-roberta modernbert].each do |name|
+    define_method("test_#{name.tr("-", "_")}_on_candle_ops_matches_transformers") do
+      ref = self.class.reference(name)
+      model = begin
+        ENV["CANDLE_ENCODER_CANDLE_OPS"] = "1"
+        Candle::EmbeddingModel.from_pretrained(self.class.source(name))
+      ensure
+        ENV.delete("CANDLE_ENCODER_CANDLE_OPS")
+      end
+      inputs = ref["inputs"].select { |i| i["pooled"] && i["input_ids"].size <= model.max_length }
+      ours = model.embed(inputs.map { |i| i["text"] }, pooling: :mean, normalize: false, batch_size: 3)
+      inputs.each_with_index do |input, i|
+        assert_close input["pooled"]["mean"], ours[i], "#{name} candle ops #{input["text"][0, 40].inspect}"
+      end
+    end
+  end
+
   SENTENCE_TRANSFORMERS.each do |name|
     define_method("test_#{name.tr("-", "_")}_default_embedding_matches_sentence_transformers") do
       st = self.class.reference(name)["sentence_transformers"]

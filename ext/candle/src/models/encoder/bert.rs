@@ -13,9 +13,9 @@ use candle_core::{Result as CResult, Tensor};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::fast::{self, HostLinear, HostNorm, HostSlice};
+use super::fast::{self, HostLinear, HostNorm};
 use super::nn::{attention, padding_mask, Act, LayerNorm, Linear};
-use super::weights::Weights;
+use super::weights::{Table, Weights};
 use super::Batch;
 use crate::cancel::CancelToken;
 use crate::err;
@@ -109,19 +109,29 @@ struct Layer {
 
 pub struct Bert {
     pub config: Config,
+    engine: Engine,
+}
+
+/// Which forward the model runs; each holds only its own weights.
+enum Engine {
+    /// CPU F32: the project's kernels (`fast`).
+    Host(Host),
+    /// candle ops: other devices and dtypes, or `CANDLE_ENCODER_CANDLE_OPS=1`.
+    Candle(Tensors),
+}
+
+struct Tensors {
     word: Tensor,
     pos: Tensor,
     types: Option<Tensor>,
     ln: LayerNorm,
     layers: Vec<Layer>,
-    /// The same weights read in place, for the CPU F32 forward (`fast`).
-    host: Option<Host>,
 }
 
 struct Host {
-    word: HostSlice,
-    pos: HostSlice,
-    types: Option<HostSlice>,
+    word: Table,
+    pos: Vec<f32>,
+    types: Option<Vec<f32>>,
     ln: HostNorm,
     layers: Vec<HostLayer>,
 }
@@ -135,31 +145,15 @@ struct HostLayer {
     ln2: HostNorm,
 }
 
-impl Host {
-    fn of(word: &Tensor, pos: &Tensor, types: Option<&Tensor>, ln: &LayerNorm, layers: &[Layer]) -> Option<Host> {
-        if !word.device().is_cpu() || word.dtype() != candle_core::DType::F32 {
-            return None;
-        }
-        let mut hl = Vec::with_capacity(layers.len());
-        for l in layers {
-            hl.push(HostLayer {
-                qkv: HostLinear::of(&l.qkv)?,
-                out: HostLinear::of(&l.out)?,
-                ln1: HostNorm::of(&l.ln1)?,
-                up: HostLinear::of(&l.up)?,
-                down: HostLinear::of(&l.down)?,
-                ln2: HostNorm::of(&l.ln2)?,
-            });
-        }
-        Some(Host {
-            word: HostSlice::of(word)?,
-            pos: HostSlice::of(pos)?,
-            types: match types {
-                Some(t) => Some(HostSlice::of(t)?),
-                None => None,
-            },
-            ln: HostNorm::of(ln)?,
-            layers: hl,
+impl HostLayer {
+    fn of(l: &Layer) -> Result<HostLayer> {
+        Ok(HostLayer {
+            qkv: HostLinear::of(&l.qkv)?,
+            out: HostLinear::of(&l.out)?,
+            ln1: HostNorm::of(&l.ln1)?,
+            up: HostLinear::of(&l.up)?,
+            down: HostLinear::of(&l.down)?,
+            ln2: HostNorm::of(&l.ln2)?,
         })
     }
 }
@@ -173,6 +167,11 @@ pub fn prefixes(family: Family) -> &'static [&'static str] {
     }
 }
 
+/// Whether a model loaded from `ws` runs on the host path.
+pub fn host_path(ws: &Weights) -> bool {
+    ws.device().is_cpu() && ws.dtype() == candle_core::DType::F32 && std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() != Ok("1")
+}
+
 impl Bert {
     pub fn load(config: Config, ws: &Weights) -> Result<Bert> {
         let c = &config;
@@ -180,11 +179,13 @@ impl Bert {
         let p = ws.prefix().to_string();
         let lin = |name: &str, i, o| Linear::load(ws, &format!("{p}{name}"), i, o, true);
         let ln = |name: &str| LayerNorm::load(ws, &format!("{p}{name}"), h, c.eps, true);
-        let word = ws.backbone("embeddings.word_embeddings.weight", &[c.vocab_size, h])?;
+        let word_name = "embeddings.word_embeddings.weight";
         let pos = ws.backbone("embeddings.position_embeddings.weight", &[c.max_positions, h])?;
         let types = if c.type_vocab > 0 { Some(ws.backbone("embeddings.token_type_embeddings.weight", &[c.type_vocab, h])?) } else { None };
         let emb_ln = ln("embeddings.LayerNorm")?;
-        let mut layers = Vec::with_capacity(c.layers);
+        let host = host_path(ws);
+        let mut layers = Vec::new();
+        let mut host_layers = Vec::new();
         for i in 0..c.layers {
             let layer = if c.family == Family::DistilBert {
                 let a = format!("transformer.layer.{i}");
@@ -215,19 +216,35 @@ impl Bert {
                     ln2: ln(&format!("{a}.output.LayerNorm"))?,
                 }
             };
-            layers.push(layer);
+            // The host path packs each layer as it is read and drops the
+            // tensors, so load never holds two copies of the model.
+            if host {
+                host_layers.push(HostLayer::of(&layer)?);
+            } else {
+                layers.push(layer);
+            }
         }
-        let host = if std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() == Ok("1") {
-            None
+        let engine = if host {
+            Engine::Host(Host {
+                word: ws.table(&format!("{p}{word_name}"), &[c.vocab_size, h])?,
+                pos: fast::host_vec(&pos)?,
+                types: match &types {
+                    Some(t) => Some(fast::host_vec(t)?),
+                    None => None,
+                },
+                ln: HostNorm::of(&emb_ln)?,
+                layers: host_layers,
+            })
         } else {
-            Host::of(&word, &pos, types.as_ref(), &emb_ln, &layers)
+            let word = ws.backbone(word_name, &[c.vocab_size, h])?;
+            Engine::Candle(Tensors { word, pos, types, ln: emb_ln, layers })
         };
-        Ok(Bert { config, word, pos, types, ln: emb_ln, layers, host })
+        Ok(Bert { config, engine })
     }
 
     /// Whether forwards run on the host path (`forward_host`).
     pub fn has_host_path(&self) -> bool {
-        self.host.is_some()
+        matches!(self.engine, Engine::Host(_))
     }
 
     fn position_ids(&self, batch: &Batch) -> Vec<u32> {
@@ -271,14 +288,14 @@ impl Bert {
     /// Hidden states `[rows * len, hidden]` on the host (F32), where the
     /// model has the host path; pad positions hold unspecified values.
     pub fn forward_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Option<Vec<f32>>> {
-        let Some(host) = &self.host else { return Ok(None) };
+        let Engine::Host(host) = &self.engine else { return Ok(None) };
         let pos = self.check(batch)?;
         let c = &self.config;
         let (b, t, h, f) = (batch.rows, batch.len, c.hidden, c.intermediate);
         let n = b * t;
         let threads = candle_core::utils::get_num_threads();
         let mut x = vec![0f32; n * h];
-        let (word, posw, types) = (host.word.get(), host.pos.get(), host.types.map(|t| t.get()));
+        let (word, posw, types) = (host.word.get(), &host.pos[..], host.types.as_deref());
         x.par_chunks_mut(h).enumerate().for_each(|(i, row)| {
             let id = batch.ids[i] as usize;
             let p = pos[i] as usize;
@@ -313,24 +330,28 @@ impl Bert {
         let fail = |e: candle_core::Error| err!(Generic, "encoder forward failed: {}", super::nn::one_line(&e));
         let c = &self.config;
         let (b, t) = (batch.rows, batch.len);
-        let dev = self.word.device();
-        if let Some(x) = self.forward_host(batch, cancel)? {
-            return Tensor::from_vec(x, (b * t, c.hidden), dev).map_err(fail);
-        }
+        let m = match &self.engine {
+            Engine::Host(_) => {
+                let x = self.forward_host(batch, cancel)?.expect("host engine");
+                return Tensor::from_vec(x, (b * t, c.hidden), &candle_core::Device::Cpu).map_err(fail);
+            }
+            Engine::Candle(m) => m,
+        };
+        let dev = m.word.device();
         let pos = self.check(batch)?;
         let x: CResult<Tensor> = (|| {
             let ids = Tensor::from_slice(&batch.ids, b * t, dev)?;
-            let mut x = self.word.index_select(&ids, 0)?;
-            x = (x + self.pos.index_select(&Tensor::from_vec(pos, b * t, dev)?, 0)?)?;
-            if let Some(types) = &self.types {
+            let mut x = m.word.index_select(&ids, 0)?;
+            x = (x + m.pos.index_select(&Tensor::from_vec(pos, b * t, dev)?, 0)?)?;
+            if let Some(types) = &m.types {
                 let tt: Vec<u32> = batch.type_ids.iter().map(|&v| v.min(c.type_vocab as u32 - 1)).collect();
                 x = (x + types.index_select(&Tensor::from_vec(tt, b * t, dev)?, 0)?)?;
             }
-            self.ln.forward(&x)
+            m.ln.forward(&x)
         })();
         let mut x = x.map_err(fail)?;
         let mask = padding_mask(&batch.mask, b, t, x.dtype(), dev).map_err(fail)?;
-        for layer in &self.layers {
+        for layer in &m.layers {
             cancel.check()?;
             x = (|| {
                 let a = attention(&layer.qkv.forward(&x)?, b, t, c.heads, &mask)?;

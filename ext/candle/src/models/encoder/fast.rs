@@ -9,71 +9,47 @@
 //!
 //! Where candle spent a batch-32 MiniLM forward (perf, 2 threads): GEMM 43 %,
 //! its thread pool waiting between ops 18 %, erf 10 %, exp 3 %, broadcast
-//! ops and copies the rest. Norms and embeddings are candle's own tensors,
-//! read in place (no copy).
+//! ops and copies the rest. The host path owns its weights (packed
+//! matrices, norm vectors, an embedding table mapped from the file): a model
+//! that has it keeps no candle tensors for its layers.
 
-use candle_core::{CpuStorage, Storage, Tensor};
+use candle_core::{DType, Tensor};
 use rayon::prelude::*;
 
 use crate::kernels::sgemm::{sgemm, Epilogue, PackedF32};
 
 use super::nn::{Act, LayerNorm, Linear};
+use crate::err;
+use crate::error::Result;
 
-/// A contiguous F32 CPU tensor's data, read in place. The owner keeps the
-/// tensor alive and never writes to it (weights).
-#[derive(Clone, Copy)]
-pub struct HostSlice {
-    ptr: *const f32,
-    len: usize,
-}
-
-// SAFETY: a shared view of immutable weights.
-unsafe impl Send for HostSlice {}
-unsafe impl Sync for HostSlice {}
-
-impl HostSlice {
-    /// None unless `t` is a contiguous F32 tensor in CPU memory.
-    pub fn of(t: &Tensor) -> Option<HostSlice> {
-        if !t.is_contiguous() {
-            return None;
-        }
-        let (s, l) = t.storage_and_layout();
-        match &*s {
-            Storage::Cpu(CpuStorage::F32(v)) => {
-                let v = v.get(l.start_offset()..l.start_offset() + t.elem_count())?;
-                Some(HostSlice { ptr: v.as_ptr(), len: v.len() })
-            }
-            _ => None,
-        }
-    }
-
-    pub fn get(&self) -> &'static [f32] {
-        // SAFETY: see the type's contract; the storage outlives every use
-        // (the model holds the tensor).
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
+/// A tensor's values as F32 on the host (a copy).
+pub fn host_vec(t: &Tensor) -> Result<Vec<f32>> {
+    t.flatten_all()
+        .and_then(|t| t.to_dtype(DType::F32))
+        .and_then(|t| t.to_vec1::<f32>())
+        .map_err(|e| err!(ModelLoad, "cannot copy weights to the host: {}", super::nn::one_line(&e)))
 }
 
 pub struct HostLinear {
     w: PackedF32,
-    b: Option<HostSlice>,
+    b: Option<Vec<f32>>,
 }
 
 impl HostLinear {
-    /// The layer's weights packed for [`sgemm`] (a copy; the bias is read in place).
-    pub fn of(l: &Linear) -> Option<HostLinear> {
-        let (out, inp) = l.w.dims2().ok()?;
+    /// The layer's weights packed for [`sgemm`]; the caller may drop `l`.
+    pub fn of(l: &Linear) -> Result<HostLinear> {
+        let (out, inp) = l.w.dims2().map_err(|e| err!(ModelLoad, "linear weight: {}", super::nn::one_line(&e)))?;
         let b = match &l.b {
-            Some(b) => Some(HostSlice::of(b)?),
+            Some(b) => Some(host_vec(b)?),
             None => None,
         };
-        Some(HostLinear { w: PackedF32::pack(HostSlice::of(&l.w)?.get(), out, inp), b })
+        Ok(HostLinear { w: PackedF32::pack(&host_vec(&l.w)?, out, inp), b })
     }
 
     /// `dst[n, out] = base + bias + x[n, inp] · wᵀ`, where `base` is what
     /// `dst` already holds when `accumulate` (a residual), else zero.
     pub fn forward_into(&self, x: &[f32], n: usize, dst: &mut [f32], accumulate: bool, threads: usize) {
-        let ep = Epilogue { bias: self.b.map(|b| b.get()), accumulate, post: None };
+        let ep = Epilogue { bias: self.b.as_deref(), accumulate, post: None };
         sgemm(x, n, &self.w, dst, &ep, threads);
     }
 
@@ -81,29 +57,29 @@ impl HostLinear {
     /// to each tile as it is finished.
     pub fn forward_act(&self, x: &[f32], n: usize, dst: &mut [f32], act: Act, threads: usize) {
         let post = |row: &mut [f32]| activate_serial(act, row);
-        let ep = Epilogue { bias: self.b.map(|b| b.get()), accumulate: false, post: Some(&post) };
+        let ep = Epilogue { bias: self.b.as_deref(), accumulate: false, post: Some(&post) };
         sgemm(x, n, &self.w, dst, &ep, threads);
     }
 }
 
 pub struct HostNorm {
-    w: HostSlice,
-    b: Option<HostSlice>,
+    w: Vec<f32>,
+    b: Option<Vec<f32>>,
     eps: f32,
 }
 
 impl HostNorm {
-    pub fn of(n: &LayerNorm) -> Option<HostNorm> {
+    pub fn of(n: &LayerNorm) -> Result<HostNorm> {
         let b = match &n.b {
-            Some(b) => Some(HostSlice::of(b)?),
+            Some(b) => Some(host_vec(b)?),
             None => None,
         };
-        Some(HostNorm { w: HostSlice::of(&n.w)?, b, eps: n.eps })
+        Ok(HostNorm { w: host_vec(&n.w)?, b, eps: n.eps })
     }
 
     /// Normalizes every row of `x` (`[n, dim]`) in place.
     pub fn forward_inplace(&self, x: &mut [f32], dim: usize) {
-        let (w, b) = (self.w.get(), self.b.map(|b| b.get()));
+        let (w, b) = (&self.w[..], self.b.as_deref());
         x.par_chunks_mut(dim).for_each(|row| {
             let mean = sum8(row) / dim as f32;
             let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / dim as f32;

@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use rayon::prelude::*;
 
-use super::fast::{self, HostLinear, HostNorm, HostSlice};
+use super::bert;
+use super::fast::{self, HostLinear, HostNorm};
 use super::nn::{attend, one_line, padding_mask, split_qkv, Act, LayerNorm, Linear};
-use super::weights::Weights;
+use super::weights::{Table, Weights};
 use super::Batch;
 use crate::cancel::CancelToken;
 use crate::err;
@@ -129,16 +130,26 @@ struct Layer {
 
 pub struct ModernBert {
     pub config: Config,
+    engine: Engine,
+}
+
+/// Which forward the model runs; each holds only its own weights.
+enum Engine {
+    /// CPU F32: the project's kernels (`fast`).
+    Host(Host),
+    /// candle ops: other devices and dtypes, or `CANDLE_ENCODER_CANDLE_OPS=1`.
+    Candle(Tensors),
+}
+
+struct Tensors {
     embed: Tensor,
     embed_norm: LayerNorm,
     layers: Vec<Layer>,
     final_norm: LayerNorm,
-    /// The same weights read in place, for the CPU F32 forward.
-    host: Option<Host>,
 }
 
 struct Host {
-    embed: HostSlice,
+    embed: Table,
     embed_norm: HostNorm,
     layers: Vec<HostLayer>,
     final_norm: HostNorm,
@@ -154,27 +165,20 @@ struct HostLayer {
     window: Option<usize>,
 }
 
-impl Host {
-    fn of(m: &ModernBert) -> Option<Host> {
-        if !m.embed.device().is_cpu() || m.embed.dtype() != DType::F32 {
-            return None;
-        }
-        let mut layers = Vec::with_capacity(m.layers.len());
-        for l in &m.layers {
-            layers.push(HostLayer {
-                attn_norm: match &l.attn_norm {
-                    Some(n) => Some(HostNorm::of(n)?),
-                    None => None,
-                },
-                qkv: HostLinear::of(&l.qkv)?,
-                out: HostLinear::of(&l.out)?,
-                mlp_norm: HostNorm::of(&l.mlp_norm)?,
-                wi: HostLinear::of(&l.wi)?,
-                wo: HostLinear::of(&l.wo)?,
-                window: l.window,
-            });
-        }
-        Some(Host { embed: HostSlice::of(&m.embed)?, embed_norm: HostNorm::of(&m.embed_norm)?, layers, final_norm: HostNorm::of(&m.final_norm)? })
+impl HostLayer {
+    fn of(l: &Layer) -> Result<HostLayer> {
+        Ok(HostLayer {
+            attn_norm: match &l.attn_norm {
+                Some(n) => Some(HostNorm::of(n)?),
+                None => None,
+            },
+            qkv: HostLinear::of(&l.qkv)?,
+            out: HostLinear::of(&l.out)?,
+            mlp_norm: HostNorm::of(&l.mlp_norm)?,
+            wi: HostLinear::of(&l.wi)?,
+            wo: HostLinear::of(&l.wo)?,
+            window: l.window,
+        })
     }
 }
 
@@ -212,12 +216,14 @@ impl ModernBert {
         let (h, f) = (c.hidden, c.intermediate);
         let p = ws.prefix().to_string();
         let ln = |name: &str| LayerNorm::load(ws, &format!("{p}{name}"), h, c.eps, c.norm_bias);
-        let embed = ws.backbone("embeddings.tok_embeddings.weight", &[c.vocab_size, h])?;
+        let embed_name = "embeddings.tok_embeddings.weight";
         let embed_norm = ln("embeddings.norm")?;
-        let mut layers = Vec::with_capacity(c.layers);
+        let host = bert::host_path(ws);
+        let mut layers = Vec::new();
+        let mut host_layers = Vec::new();
         for (i, window) in c.windows.iter().enumerate() {
             let a = format!("{p}layers.{i}");
-            layers.push(Layer {
+            let layer = Layer {
                 attn_norm: if i == 0 { None } else { Some(ln(&format!("layers.{i}.attn_norm"))?) },
                 qkv: Linear::load(ws, &format!("{a}.attn.Wqkv"), h, 3 * h, c.attention_bias)?,
                 out: Linear::load(ws, &format!("{a}.attn.Wo"), h, h, c.attention_bias)?,
@@ -225,20 +231,33 @@ impl ModernBert {
                 wi: Linear::load(ws, &format!("{a}.mlp.Wi"), h, 2 * f, c.mlp_bias)?,
                 wo: Linear::load(ws, &format!("{a}.mlp.Wo"), f, h, c.mlp_bias)?,
                 window: *window,
-            });
+            };
+            // Packed as read; the tensors are dropped (see bert.rs).
+            if host {
+                host_layers.push(HostLayer::of(&layer)?);
+            } else {
+                layers.push(layer);
+            }
         }
         let final_norm = ln("final_norm")?;
-        let mut m = ModernBert { config, embed, embed_norm, layers, final_norm, host: None };
-        if std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() != Ok("1") {
-            m.host = Host::of(&m);
-        }
-        Ok(m)
+        let engine = if host {
+            Engine::Host(Host {
+                embed: ws.table(&format!("{p}{embed_name}"), &[c.vocab_size, h])?,
+                embed_norm: HostNorm::of(&embed_norm)?,
+                layers: host_layers,
+                final_norm: HostNorm::of(&final_norm)?,
+            })
+        } else {
+            let embed = ws.backbone(embed_name, &[c.vocab_size, h])?;
+            Engine::Candle(Tensors { embed, embed_norm, layers, final_norm })
+        };
+        Ok(ModernBert { config, engine })
     }
 
     /// Hidden states `[rows * len, hidden]` on the host (F32) where the model
     /// has the host path; pad positions hold unspecified values.
     pub fn forward_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Option<Vec<f32>>> {
-        let Some(host) = &self.host else { return Ok(None) };
+        let Engine::Host(host) = &self.engine else { return Ok(None) };
         let c = &self.config;
         if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
@@ -294,16 +313,20 @@ impl ModernBert {
     pub fn forward(&self, batch: &Batch, cancel: &CancelToken) -> Result<Tensor> {
         let c = &self.config;
         let (b, t) = (batch.rows, batch.len);
-        if let Some(x) = self.forward_host(batch, cancel)? {
-            return Tensor::from_vec(x, (b * t, c.hidden), self.embed.device())
-                .map_err(|e| err!(Generic, "encoder forward failed: {}", one_line(&e)));
-        }
+        let m = match &self.engine {
+            Engine::Host(_) => {
+                let x = self.forward_host(batch, cancel)?.expect("host engine");
+                return Tensor::from_vec(x, (b * t, c.hidden), &Device::Cpu)
+                    .map_err(|e| err!(Generic, "encoder forward failed: {}", one_line(&e)));
+            }
+            Engine::Candle(m) => m,
+        };
         if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
         }
         let fail = |e: candle_core::Error| err!(Generic, "encoder forward failed: {}", one_line(&e));
-        let dev = self.embed.device();
-        let dtype = self.embed.dtype();
+        let dev = m.embed.device();
+        let dtype = m.embed.dtype();
         let hd = c.hidden / c.heads;
         let global = padding_mask(&batch.mask, b, t, dtype, dev).map_err(fail)?;
         let local = (|| {
@@ -324,8 +347,8 @@ impl ModernBert {
         let (gcos, gsin) = rope_tables(t, hd, c.global_theta, dtype, dev).map_err(fail)?;
         let (lcos, lsin) = rope_tables(t, hd, c.local_theta, dtype, dev).map_err(fail)?;
         let ids = Tensor::from_slice(&batch.ids, b * t, dev).map_err(fail)?;
-        let mut x = (|| self.embed_norm.forward(&self.embed.index_select(&ids, 0)?))().map_err(fail)?;
-        for layer in &self.layers {
+        let mut x = (|| m.embed_norm.forward(&m.embed.index_select(&ids, 0)?))().map_err(fail)?;
+        for layer in &m.layers {
             cancel.check()?;
             x = (|| {
                 let normed = match &layer.attn_norm {
@@ -345,6 +368,6 @@ impl ModernBert {
             })()
             .map_err(fail)?;
         }
-        self.final_norm.forward(&x).map_err(fail)
+        m.final_norm.forward(&x).map_err(fail)
     }
 }
