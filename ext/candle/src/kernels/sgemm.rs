@@ -13,8 +13,8 @@
 //! per call, and the short k of encoder layers keeps six row streams cheap.)
 //!
 //! The first k slice starts a tile from the bias (and, when accumulating, from
-//! what C holds: a residual); the last one hands each finished row segment to
-//! an optional epilogue (an activation) while it is still in L1. Every row is
+//! what C holds: a residual); when a task is done, each of its rows' finished
+//! columns goes to an optional epilogue (an activation) while still in L2. Every row is
 //! computed with the same k slices in the same order wherever it sits in the
 //! batch, so a row's result does not depend on the rows around it.
 //!
@@ -33,9 +33,14 @@ const MC: usize = 48;
 /// (L1 holds it); a 384-wide layer's k is one slice, so C is written once.
 const KC: usize = 384;
 
+/// One k step of a panel: a cache line, aligned so no load splits.
+#[repr(C, align(64))]
+#[derive(Clone, Copy)]
+struct Line([f32; NR]);
+
 /// A weight matrix `W[o x k]` packed into `NR`-column panels.
 pub struct PackedF32 {
-    data: Vec<f32>,
+    data: Vec<Line>,
     out: usize,
     inp: usize,
 }
@@ -45,12 +50,14 @@ impl PackedF32 {
     pub fn pack(w: &[f32], out: usize, inp: usize) -> PackedF32 {
         assert_eq!(w.len(), out * inp, "weight length");
         let panels = out.div_ceil(NR);
-        let mut data = vec![0f32; panels * inp * NR];
-        for (p, panel) in data.chunks_exact_mut(inp * NR).enumerate() {
-            for j in 0..NR.min(out - p * NR) {
-                let row = &w[(p * NR + j) * inp..][..inp];
-                for (kk, &v) in row.iter().enumerate() {
-                    panel[kk * NR + j] = v;
+        let mut data = vec![Line([0.0; NR]); panels * inp];
+        if inp > 0 {
+            for (p, panel) in data.chunks_exact_mut(inp).enumerate() {
+                for j in 0..NR.min(out - p * NR) {
+                    let row = &w[(p * NR + j) * inp..][..inp];
+                    for (line, &v) in panel.iter_mut().zip(row) {
+                        line.0[j] = v;
+                    }
                 }
             }
         }
@@ -67,7 +74,7 @@ impl PackedF32 {
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        self.data.len() * 4
+        self.data.len() * NR * 4
     }
 
     fn panels(&self) -> usize {
@@ -155,9 +162,9 @@ unsafe fn block(
 ) {
     for (si, s) in slices.iter().enumerate() {
         let kc = s.len();
-        let (first, last) = (si == 0, si + 1 == slices.len());
+        let first = si == 0;
         for p in cols.clone() {
-            let bp = w.data.as_ptr().add(p * k * NR + s.start * NR);
+            let bp = (w.data.as_ptr() as *const f32).add(p * k * NR + s.start * NR);
             let c0 = p * NR;
             let nc = NR.min(o - c0);
             let mut r0 = rows.start;
@@ -171,8 +178,10 @@ unsafe fn block(
                     (true, Some(b)) => b.as_ptr().add(c0),
                     _ => std::ptr::null(),
                 };
-                let mut acc = [0f32; MR * NR];
-                if !micro_kernel(kc, &a, bp, cptr, o, load_c, bias, mr == MR && nc == NR, &mut acc) {
+                let mut acc = std::mem::MaybeUninit::<[f32; MR * NR]>::uninit();
+                if !micro_kernel(kc, &a, bp, cptr, o, load_c, bias, mr == MR && nc == NR, acc.as_mut_ptr()) {
+                    // SAFETY: a kernel that returns false has written all of acc.
+                    let acc = acc.assume_init_ref();
                     for i in 0..mr {
                         let crow = std::slice::from_raw_parts_mut(cptr.add(i * o), nc);
                         let a = &acc[i * NR..][..nc];
@@ -186,15 +195,15 @@ unsafe fn block(
                         }
                     }
                 }
-                if last {
-                    if let Some(post) = ep.post {
-                        for i in 0..mr {
-                            post(std::slice::from_raw_parts_mut(cptr.add(i * o), nc));
-                        }
-                    }
-                }
                 r0 += mr;
             }
+        }
+    }
+    // The epilogue on each row's finished columns, still in L2.
+    if let Some(post) = ep.post {
+        let (c0, c1) = (cols.start * NR, (cols.end * NR).min(o));
+        for r in rows {
+            post(std::slice::from_raw_parts_mut(out.0.add(r * o + c0), c1 - c0));
         }
     }
 }
@@ -214,14 +223,15 @@ unsafe fn micro_kernel(
     load_c: bool,
     bias: *const f32,
     full: bool,
-    acc: &mut [f32; MR * NR],
+    acc: *mut [f32; MR * NR],
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if super::cpu::has_avx2() {
         return avx2::kernel(kc, a, b, c, ldc, load_c, bias, full, acc);
     }
     let _ = (c, ldc, load_c, bias, full);
-    scalar_kernel(kc, a, b, acc);
+    acc.write([0.0; MR * NR]);
+    scalar_kernel(kc, a, b, &mut *acc);
     false
 }
 
@@ -254,7 +264,7 @@ mod avx2 {
         load_c: bool,
         bias: *const f32,
         full: bool,
-        acc: &mut [f32; MR * NR],
+        acc: *mut [f32; MR * NR],
     ) -> bool {
         let z = _mm256_setzero_ps();
         let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
@@ -285,7 +295,7 @@ mod avx2 {
         }
         let rows = [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)];
         if !full {
-            let p = acc.as_mut_ptr();
+            let p = acc as *mut f32;
             for (i, (l, h)) in rows.into_iter().enumerate() {
                 _mm256_storeu_ps(p.add(i * NR), l);
                 _mm256_storeu_ps(p.add(i * NR + 8), h);

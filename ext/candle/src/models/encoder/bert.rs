@@ -286,17 +286,20 @@ impl Bert {
     }
 
     /// Hidden states `[rows * len, hidden]` on the host (F32), where the
-    /// model has the host path; pad positions hold unspecified values.
+    /// model has the host path; pad positions hold zeros.
     pub fn forward_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Option<Vec<f32>>> {
         let Engine::Host(host) = &self.engine else { return Ok(None) };
         let pos = self.check(batch)?;
         let c = &self.config;
-        let (b, t, h, f) = (batch.rows, batch.len, c.hidden, c.intermediate);
-        let n = b * t;
+        let (h, f) = (c.hidden, c.intermediate);
+        // Only real tokens go through the layers; pads come back as zeros.
+        let compact = fast::Compact::of(&batch.mask, batch.rows, batch.len);
+        let n = compact.tokens();
         let threads = candle_core::utils::get_num_threads();
         let mut x = vec![0f32; n * h];
         let (word, posw, types) = (host.word.get(), &host.pos[..], host.types.as_deref());
-        x.par_chunks_mut(h).enumerate().for_each(|(i, row)| {
+        x.par_chunks_mut(h).enumerate().for_each(|(row_i, row)| {
+            let i = compact.keep[row_i];
             let id = batch.ids[i] as usize;
             let p = pos[i] as usize;
             row.copy_from_slice(&word[id * h..(id + 1) * h]);
@@ -313,7 +316,7 @@ impl Bert {
         for l in &host.layers {
             cancel.check()?;
             l.qkv.forward_into(&x, n, &mut qkv, false, threads);
-            fast::attention(&qkv, &batch.mask, b, t, c.heads, h, None, &mut ctx);
+            fast::attention(&qkv, &compact, c.heads, h, None, &mut ctx);
             // x = ln1(x + ctx · Woᵀ + bo)
             l.out.forward_into(&ctx, n, &mut x, true, threads);
             l.ln1.forward_inplace(&mut x, h);
@@ -322,7 +325,7 @@ impl Bert {
             l.down.forward_into(&up, n, &mut x, true, threads);
             l.ln2.forward_inplace(&mut x, h);
         }
-        Ok(Some(x))
+        Ok(Some(compact.expand(&x, h)))
     }
 
     /// Hidden states `[rows * len, hidden]` of a padded batch.

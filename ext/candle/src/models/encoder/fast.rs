@@ -141,46 +141,88 @@ pub fn activate_serial(act: Act, c: &mut [f32]) {
     }
 }
 
-/// Multi-head self-attention of fused `qkv` (`[b * t, 3 * hidden]`) into
-/// `ctx` (`[b * t, hidden]`): each query attends to its row's real tokens
-/// (`mask` 1) — within `window` positions on either side when given; pad
-/// queries get zeros.
-#[allow(clippy::too_many_arguments)]
-pub fn attention(qkv: &[f32], mask: &[u32], b: usize, t: usize, heads: usize, hidden: usize, window: Option<usize>, ctx: &mut [f32]) {
+/// A padded batch's real tokens (mask 1), in order: the layout the host
+/// path computes on, so no GEMM row is spent on padding.
+pub struct Compact {
+    /// Each real token's index in the padded `[rows * len]` layout.
+    pub keep: Vec<usize>,
+    /// Each row's tokens, as a range of compact indices.
+    pub rows: Vec<std::ops::Range<usize>>,
+    /// The padded row length.
+    pub len: usize,
+}
+
+impl Compact {
+    pub fn of(mask: &[u32], rows: usize, len: usize) -> Compact {
+        let mut keep = Vec::with_capacity(mask.len());
+        let mut ranges = Vec::with_capacity(rows);
+        for r in 0..rows {
+            let start = keep.len();
+            keep.extend((r * len..(r + 1) * len).filter(|&i| mask[i] != 0));
+            ranges.push(start..keep.len());
+        }
+        Compact { keep, rows: ranges, len }
+    }
+
+    /// Number of real tokens.
+    pub fn tokens(&self) -> usize {
+        self.keep.len()
+    }
+
+    /// The position of compact token `i` in its padded row.
+    #[inline]
+    pub fn position(&self, i: usize) -> usize {
+        self.keep[i] % self.len
+    }
+
+    /// `x` (`[tokens, dim]`) back in the padded layout, pads zero.
+    pub fn expand(&self, x: &[f32], dim: usize) -> Vec<f32> {
+        let mut out = vec![0f32; self.rows.len() * self.len * dim];
+        for (i, &p) in self.keep.iter().enumerate() {
+            out[p * dim..(p + 1) * dim].copy_from_slice(&x[i * dim..(i + 1) * dim]);
+        }
+        out
+    }
+}
+
+/// Multi-head self-attention of fused `qkv` (`[tokens, 3 * hidden]`, the
+/// compact layout) into `ctx` (`[tokens, hidden]`): each token attends to
+/// its row's tokens — within `window` positions on either side when given.
+pub fn attention(qkv: &[f32], c: &Compact, heads: usize, hidden: usize, window: Option<usize>, ctx: &mut [f32]) {
     let hd = hidden / heads;
     let scale = 1.0 / (hd as f32).sqrt();
     let stride = 3 * hidden;
     // One task per (row, head); each writes its own columns of its row's
     // tokens, so the tasks split ctx by (row, head) through raw parts.
     let ctx_ptr = crate::kernels::SyncPtr(ctx.as_mut_ptr());
+    let b = c.rows.len();
     (0..b * heads).into_par_iter().for_each(|task| {
         let (r, head) = (task / heads, task % heads);
-        // The row's real tokens' keys and values, contiguous, for the
-        // attention row kernel (crate::kernels::attention).
-        let real: Vec<usize> = (0..t).filter(|&j| mask[r * t + j] != 0).collect();
-        let mut kb = Vec::with_capacity(real.len() * hd);
-        let mut vb = Vec::with_capacity(real.len() * hd);
-        for &j in &real {
-            let row = &qkv[(r * t + j) * stride..][..stride];
-            kb.extend_from_slice(&row[hidden + head * hd..][..hd]);
-            vb.extend_from_slice(&row[2 * hidden + head * hd..][..hd]);
+        let row = c.rows[r].clone();
+        if row.is_empty() {
+            return;
         }
-        let mut scores = vec![0f32; real.len()];
+        // The row's keys and values, contiguous, for the attention row
+        // kernel (crate::kernels::attention).
+        let mut kb = Vec::with_capacity(row.len() * hd);
+        let mut vb = Vec::with_capacity(row.len() * hd);
+        for j in row.clone() {
+            let x = &qkv[j * stride..][..stride];
+            kb.extend_from_slice(&x[hidden + head * hd..][..hd]);
+            vb.extend_from_slice(&x[2 * hidden + head * hd..][..hd]);
+        }
+        let pos: Vec<usize> = row.clone().map(|j| c.position(j)).collect();
+        let mut scores = vec![0f32; row.len()];
         let p = ctx_ptr;
-        for i in 0..t {
-            // SAFETY: task (r, head) alone writes ctx[r*t+i][head*hd..+hd].
-            let dst = unsafe { std::slice::from_raw_parts_mut(p.get().add((r * t + i) * hidden + head * hd), hd) };
-            let (lo, hi) = match window {
-                Some(w) => (i.saturating_sub(w), (i + w + 1).min(t)),
-                None => (0, t),
+        for (qi, i) in row.clone().enumerate() {
+            // SAFETY: task (r, head) alone writes ctx[i][head*hd..+hd] for i in its row.
+            let dst = unsafe { std::slice::from_raw_parts_mut(p.get().add(i * hidden + head * hd), hd) };
+            // keys within the window: a contiguous run (positions increase)
+            let (a, z) = match window {
+                Some(w) => (pos.partition_point(|&j| j + w < pos[qi]), pos.partition_point(|&j| j <= pos[qi] + w)),
+                None => (0, row.len()),
             };
-            // real keys in lo..hi: a contiguous run of `real`
-            let (a, z) = (real.partition_point(|&j| j < lo), real.partition_point(|&j| j < hi));
-            if mask[r * t + i] == 0 || a == z {
-                dst.fill(0.0);
-                continue;
-            }
-            let q = &qkv[(r * t + i) * stride + head * hd..][..hd];
+            let q = &qkv[i * stride + head * hd..][..hd];
             crate::kernels::attention::attend_row(q, &kb[a * hd..z * hd], &vb[a * hd..z * hd], scale, &mut scores, dst);
         }
     });
@@ -202,13 +244,14 @@ pub fn rope_tables(t: usize, hd: usize, theta: f64) -> (Vec<f32>, Vec<f32>) {
     (cos, sin)
 }
 
-/// Rotates q and k of fused `qkv` (`[b * t, 3 * hidden]`) in place by their
-/// position in the row (rotate-half layout, as transformers' ModernBERT).
-pub fn apply_rope(qkv: &mut [f32], t: usize, heads: usize, hidden: usize, cos: &[f32], sin: &[f32]) {
+/// Rotates q and k of fused `qkv` (`[tokens, 3 * hidden]`, compact) in
+/// place by their position in the row (rotate-half layout, as
+/// transformers' ModernBERT).
+pub fn apply_rope(qkv: &mut [f32], c: &Compact, heads: usize, hidden: usize, cos: &[f32], sin: &[f32]) {
     let hd = hidden / heads;
     let half = hd / 2;
     qkv.par_chunks_mut(3 * hidden).enumerate().for_each(|(row, x)| {
-        let p = row % t;
+        let p = c.position(row);
         let (c, s) = (&cos[p * half..(p + 1) * half], &sin[p * half..(p + 1) * half]);
         for part in 0..2 {
             for h in 0..heads {
@@ -246,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn attention_ignores_masked_keys_and_zeroes_pad_queries() {
+    fn attention_ignores_masked_keys_and_pads_expand_to_zeros() {
         // b=1, t=3, heads=1, hidden=2; the last token is a pad.
         let qkv = [
             1., 0., /*k*/ 1., 0., /*v*/ 1., 2., //
@@ -254,7 +297,10 @@ mod tests {
             9., 9., /*k*/ 9., 9., /*v*/ 100., 100.,
         ];
         let mut ctx = [7f32; 6];
-        attention(&qkv, &[1, 1, 0], 1, 3, 1, 2, None, &mut ctx);
+        let c = Compact::of(&[1, 1, 0], 1, 3);
+        assert_eq!(c.tokens(), 2);
+        attention(&qkv[..12], &c, 1, 2, None, &mut ctx[..4]);
+        let ctx = c.expand(&ctx[..4], 2);
         let s = 1.0 / 2f32.sqrt();
         let (a, b) = ((s).exp(), 1f32);
         let w0 = a / (a + b);

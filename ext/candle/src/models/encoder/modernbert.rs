@@ -255,15 +255,17 @@ impl ModernBert {
     }
 
     /// Hidden states `[rows * len, hidden]` on the host (F32) where the model
-    /// has the host path; pad positions hold unspecified values.
+    /// has the host path; pad positions hold zeros.
     pub fn forward_host(&self, batch: &Batch, cancel: &CancelToken) -> Result<Option<Vec<f32>>> {
         let Engine::Host(host) = &self.engine else { return Ok(None) };
         let c = &self.config;
         if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
         }
-        let (b, t, h, f) = (batch.rows, batch.len, c.hidden, c.intermediate);
-        let n = b * t;
+        let (t, h, f) = (batch.len, c.hidden, c.intermediate);
+        // Only real tokens go through the layers; pads come back as zeros.
+        let compact = fast::Compact::of(&batch.mask, batch.rows, t);
+        let n = compact.tokens();
         let hd = h / c.heads;
         let threads = candle_core::utils::get_num_threads();
         let (gcos, gsin) = fast::rope_tables(t, hd, c.global_theta);
@@ -271,7 +273,7 @@ impl ModernBert {
         let embed = host.embed.get();
         let mut x = vec![0f32; n * h];
         x.par_chunks_mut(h).enumerate().for_each(|(i, row)| {
-            let id = batch.ids[i] as usize;
+            let id = batch.ids[compact.keep[i]] as usize;
             row.copy_from_slice(&embed[id * h..(id + 1) * h]);
         });
         host.embed_norm.forward_inplace(&mut x, h);
@@ -292,8 +294,8 @@ impl ModernBert {
             };
             l.qkv.forward_into(input, n, &mut qkv, false, threads);
             let (cos, sin) = if l.window.is_some() { (&lcos, &lsin) } else { (&gcos, &gsin) };
-            fast::apply_rope(&mut qkv, t, c.heads, h, cos, sin);
-            fast::attention(&qkv, &batch.mask, b, t, c.heads, h, l.window, &mut ctx);
+            fast::apply_rope(&mut qkv, &compact, c.heads, h, cos, sin);
+            fast::attention(&qkv, &compact, c.heads, h, l.window, &mut ctx);
             l.out.forward_into(&ctx, n, &mut x, true, threads);
             normed.copy_from_slice(&x);
             l.mlp_norm.forward_inplace(&mut normed, h);
@@ -306,7 +308,7 @@ impl ModernBert {
             l.wo.forward_into(&gated, n, &mut x, true, threads);
         }
         host.final_norm.forward_inplace(&mut x, h);
-        Ok(Some(x))
+        Ok(Some(compact.expand(&x, h)))
     }
 
     /// Hidden states `[rows * len, hidden]` (after the final norm).
