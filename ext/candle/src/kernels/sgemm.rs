@@ -124,7 +124,14 @@ pub fn sgemm(x: &[f32], n: usize, w: &PackedF32, dst: &mut [f32], ep: &Epilogue,
     if n == 0 || o == 0 {
         return;
     }
-    let row_blocks = n.div_ceil(MC);
+    // Row blocks of whole tiles, as even as can be and a multiple of the
+    // thread count, so no thread waits long on another at the end.
+    let tiles = n.div_ceil(MR);
+    let row_blocks = match n.div_ceil(MC) {
+        b if threads > 1 => b.next_multiple_of(threads).min(tiles),
+        b => b,
+    };
+    let block_rows = |rb: usize| (rb * tiles / row_blocks * MR).min(n)..((rb + 1) * tiles / row_blocks * MR).min(n);
     let panels = w.panels();
     let want = 4 * threads.max(1);
     let groups = if threads <= 1 || row_blocks >= want { 1 } else { want.div_ceil(row_blocks).min(panels) };
@@ -134,7 +141,7 @@ pub fn sgemm(x: &[f32], n: usize, w: &PackedF32, dst: &mut [f32], ep: &Epilogue,
     let out = Out(dst.as_mut_ptr());
     let task = |t: usize| {
         let (rb, g) = (t / groups, t % groups);
-        let rows = rb * MC..((rb + 1) * MC).min(n);
+        let rows = block_rows(rb);
         let cols = g * per_group..((g + 1) * per_group).min(panels);
         // SAFETY: task (rb, g) alone writes rows × the columns of its panels.
         unsafe { block(x, k, w, out, o, rows, cols, &slices, ep) };
@@ -167,17 +174,24 @@ unsafe fn block(
             let bp = (w.data.as_ptr() as *const f32).add(p * k * NR + s.start * NR);
             let c0 = p * NR;
             let nc = NR.min(o - c0);
+            let load_c = !first || ep.accumulate;
+            let bias = match (first, ep.bias) {
+                (true, Some(b)) => b.as_ptr().add(c0),
+                _ => std::ptr::null(),
+            };
+            // Whole 6 x 16 tiles in one SIMD call, the rest tile by tile.
             let mut r0 = rows.start;
+            #[cfg(target_arch = "x86_64")]
+            if nc == NR && super::cpu::has_avx2() {
+                let tiles = rows.len() / MR;
+                avx2::tiles(tiles, kc, x.as_ptr().add(r0 * k + s.start), k, bp, out.0.add(r0 * o + c0), o, load_c, bias);
+                r0 += tiles * MR;
+            }
             while r0 < rows.end {
                 let mr = MR.min(rows.end - r0);
                 // Rows past the block repeat its last row; their results are dropped.
                 let a: [*const f32; MR] = std::array::from_fn(|i| x.as_ptr().add((r0 + i.min(mr - 1)) * k + s.start));
                 let cptr = out.0.add(r0 * o + c0);
-                let load_c = !first || ep.accumulate;
-                let bias = match (first, ep.bias) {
-                    (true, Some(b)) => b.as_ptr().add(c0),
-                    _ => std::ptr::null(),
-                };
                 let mut acc = std::mem::MaybeUninit::<[f32; MR * NR]>::uninit();
                 if !micro_kernel(kc, &a, bp, cptr, o, load_c, bias, mr == MR && nc == NR, acc.as_mut_ptr()) {
                     // SAFETY: a kernel that returns false has written all of acc.
@@ -252,8 +266,21 @@ mod avx2 {
     use super::{MR, NR};
     use std::arch::x86_64::*;
 
+    /// `tiles` full 6 x 16 tiles down one panel: rows `x + t * 6 * ldx`,
+    /// C from `c + t * 6 * ldc`.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tiles(tiles: usize, kc: usize, x: *const f32, ldx: usize, b: *const f32, c: *mut f32, ldc: usize, load_c: bool, bias: *const f32) {
+        for t in 0..tiles {
+            let x0 = x.add(t * MR * ldx);
+            let a: [*const f32; MR] = std::array::from_fn(|i| x0.add(i * ldx));
+            kernel(kc, &a, b, c.add(t * MR * ldc), ldc, load_c, bias, true, std::ptr::null_mut());
+        }
+    }
+
     /// The 6 x 16 tile in twelve accumulators.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn kernel(
         kc: usize,

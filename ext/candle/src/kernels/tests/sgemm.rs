@@ -106,3 +106,61 @@ fn sgemm_speed_against_gemm_crate() {
         }
     });
 }
+
+/// Single-thread efficiency: GFLOP/s of one micro-tile loop in L1 and of a
+/// MiniLM-size GEMM, against the clock measured with a dependent add chain.
+#[test]
+#[ignore]
+fn sgemm_single_thread_efficiency() {
+    // ~1 cycle per dependent integer add
+    let t = std::time::Instant::now();
+    let mut v = 0u64;
+    for i in 0..500_000_000u64 {
+        v = std::hint::black_box(v.wrapping_add(i));
+    }
+    let ghz = 0.5 / t.elapsed().as_secs_f64();
+    println!("clock ~{ghz:.2} GHz (black_box add chain; upper bound on cycles) -> peak {:.1} GFLOP/s/core", ghz * 32.0);
+    for &(n, o, k) in &[(6, 16, 384), (48, 64, 384), (1100, 384, 384), (1100, 1536, 384), (1100, 384, 1536)] {
+        let x = random(n * k, 1);
+        let w = random(o * k, 2);
+        let packed = PackedF32::pack(&w, o, k);
+        let mut d = vec![0f32; n * o];
+        let reps = (4e9 / (2.0 * (n * o * k) as f64)) as usize + 1;
+        let mut best = f64::INFINITY;
+        for _ in 0..10 {
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                sgemm(&x, n, &packed, &mut d, &Epilogue::NONE, 1);
+            }
+            best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+        }
+        println!("n={n:5} o={o:5} k={k:5}: {:.1} GFLOP/s one thread", 2.0 * (n * o * k) as f64 / best / 1e9);
+    }
+}
+
+#[test]
+#[ignore]
+fn sgemm_thread_scaling() {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    pool.install(|| {
+        for &(n, o, k) in &[(826, 1152, 384), (826, 384, 384), (826, 1536, 384), (826, 384, 1536)] {
+            let x = random(n * k, 1);
+            let w = random(o * k, 2);
+            let packed = PackedF32::pack(&w, o, k);
+            let mut d = vec![0f32; n * o];
+            let reps = (2e9 / (2.0 * (n * o * k) as f64)) as usize + 1;
+            let mut best = [f64::INFINITY; 2];
+            for _ in 0..15 {
+                for (i, th) in [1, 2].into_iter().enumerate() {
+                    let t = std::time::Instant::now();
+                    for _ in 0..reps {
+                        sgemm(&x, n, &packed, &mut d, &Epilogue::NONE, th);
+                    }
+                    best[i] = best[i].min(t.elapsed().as_secs_f64() / reps as f64);
+                }
+            }
+            let gf = |s: f64| 2.0 * (n * o * k) as f64 / s / 1e9;
+            println!("n={n} o={o} k={k}: 1 thread {:.1}, 2 threads {:.1} GFLOP/s, scaling {:.2}", gf(best[0]), gf(best[1]), best[0] / best[1]);
+        }
+    });
+}

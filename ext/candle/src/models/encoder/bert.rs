@@ -291,11 +291,32 @@ impl Bert {
         let Engine::Host(host) = &self.engine else { return Ok(None) };
         let pos = self.check(batch)?;
         let c = &self.config;
-        let (h, f) = (c.hidden, c.intermediate);
+        let h = c.hidden;
         // Only real tokens go through the layers; pads come back as zeros.
         let compact = fast::Compact::of(&batch.mask, batch.rows, batch.len);
-        let n = compact.tokens();
         let threads = candle_core::utils::get_num_threads();
+        if threads > 1 && batch.rows >= 2 * threads {
+            // Enough rows: each thread takes whole rows through every layer
+            // on its own (single-threaded GEMMs, no barrier between ops),
+            // two parts per thread so the faster one picks up the slack.
+            let parts = compact.split(2 * threads);
+            let outs: Vec<Result<Vec<f32>>> = parts.par_iter().map(|p| self.layers_host(host, batch, &pos, p, 1, cancel)).collect();
+            let mut out = vec![0f32; batch.rows * batch.len * h];
+            for (p, x) in parts.iter().zip(outs) {
+                p.scatter(&x?, h, &mut out);
+            }
+            return Ok(Some(out));
+        }
+        let x = self.layers_host(host, batch, &pos, &compact, threads, cancel)?;
+        Ok(Some(compact.expand(&x, h)))
+    }
+
+    /// The embeddings and every layer for the tokens of `compact` (whole
+    /// rows of `batch`), `[tokens, hidden]`; `threads` splits each GEMM.
+    fn layers_host(&self, host: &Host, batch: &Batch, pos: &[u32], compact: &fast::Compact, threads: usize, cancel: &CancelToken) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let (h, f) = (c.hidden, c.intermediate);
+        let n = compact.tokens();
         let mut x = vec![0f32; n * h];
         let (word, posw, types) = (host.word.get(), &host.pos[..], host.types.as_deref());
         x.par_chunks_mut(h).enumerate().for_each(|(row_i, row)| {
@@ -316,7 +337,7 @@ impl Bert {
         for l in &host.layers {
             cancel.check()?;
             l.qkv.forward_into(&x, n, &mut qkv, false, threads);
-            fast::attention(&qkv, &compact, c.heads, h, None, &mut ctx);
+            fast::attention(&qkv, compact, c.heads, h, None, &mut ctx);
             // x = ln1(x + ctx · Woᵀ + bo)
             l.out.forward_into(&ctx, n, &mut x, true, threads);
             l.ln1.forward_inplace(&mut x, h);
@@ -325,7 +346,7 @@ impl Bert {
             l.down.forward_into(&up, n, &mut x, true, threads);
             l.ln2.forward_inplace(&mut x, h);
         }
-        Ok(Some(compact.expand(&x, h)))
+        Ok(x)
     }
 
     /// Hidden states `[rows * len, hidden]` of a padded batch.

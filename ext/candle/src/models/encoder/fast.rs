@@ -82,7 +82,7 @@ impl HostNorm {
         let (w, b) = (&self.w[..], self.b.as_deref());
         x.par_chunks_mut(dim).for_each(|row| {
             let mean = sum8(row) / dim as f32;
-            let var = row.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / dim as f32;
+            let var = sum_sq8(row, mean) / dim as f32;
             let inv = 1.0 / (var + self.eps).sqrt();
             match b {
                 Some(b) => row.iter_mut().zip(w).zip(b).for_each(|((v, w), b)| *v = (*v - mean) * inv * w + b),
@@ -104,6 +104,20 @@ fn sum8(v: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+/// Σ (v - mean)² with eight independent accumulators (vectorizes).
+#[inline]
+fn sum_sq8(v: &[f32], mean: f32) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            let d = c[i] - mean;
+            acc[i] += d * d;
+        }
+    }
+    acc.iter().sum::<f32>() + chunks.remainder().iter().map(|&x| (x - mean) * (x - mean)).sum::<f32>()
 }
 
 /// erf(x) as a rational function of x on [-4, 4] (±1 beyond, to f32
@@ -175,12 +189,49 @@ impl Compact {
         self.keep[i] % self.len
     }
 
-    /// `x` (`[tokens, dim]`) back in the padded layout, pads zero.
-    pub fn expand(&self, x: &[f32], dim: usize) -> Vec<f32> {
-        let mut out = vec![0f32; self.rows.len() * self.len * dim];
+    /// The rows split into at most `parts` runs of whole rows with about
+    /// the same number of tokens each (their `keep` stays in the batch's
+    /// padded indices).
+    pub fn split(&self, parts: usize) -> Vec<Compact> {
+        let total = self.tokens().max(1);
+        let mut out = Vec::with_capacity(parts);
+        let mut start_row = 0;
+        for p in 0..parts {
+            if start_row == self.rows.len() {
+                break;
+            }
+            // rows until this part's share of the tokens is reached
+            let goal = total * (p + 1) / parts;
+            let mut end_row = start_row + 1;
+            while end_row < self.rows.len() && self.rows[end_row - 1].end < goal {
+                end_row += 1;
+            }
+            if p + 1 == parts {
+                end_row = self.rows.len();
+            }
+            let base = self.rows[start_row].start;
+            let end = self.rows[end_row - 1].end;
+            out.push(Compact {
+                keep: self.keep[base..end].to_vec(),
+                rows: self.rows[start_row..end_row].iter().map(|r| r.start - base..r.end - base).collect(),
+                len: self.len,
+            });
+            start_row = end_row;
+        }
+        out
+    }
+
+    /// Writes `x` (`[tokens, dim]`) into `out`, the padded layout.
+    pub fn scatter(&self, x: &[f32], dim: usize, out: &mut [f32]) {
         for (i, &p) in self.keep.iter().enumerate() {
             out[p * dim..(p + 1) * dim].copy_from_slice(&x[i * dim..(i + 1) * dim]);
         }
+    }
+
+    /// `x` (`[tokens, dim]`) back in the padded layout, pads zero.
+    pub fn expand(&self, x: &[f32], dim: usize) -> Vec<f32> {
+        let mut out = vec![0f32; self.rows.len() * self.len * dim];
+        self.scatter(x, dim, &mut out);
         out
     }
 }
@@ -270,6 +321,27 @@ pub fn apply_rope(qkv: &mut [f32], c: &Compact, heads: usize, hidden: usize, cos
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_keeps_whole_rows_in_order_with_even_tokens() {
+        // rows of 5, 5, 4, 4, 1, 1 real tokens (len 6)
+        let lens = [5, 5, 4, 4, 1, 1];
+        let mask: Vec<u32> = lens.iter().flat_map(|&l| (0..6).map(move |j| (j < l) as u32)).collect();
+        let c = Compact::of(&mask, 6, 6);
+        for parts in 1..=8 {
+            let split = c.split(parts);
+            assert!(split.len() <= parts && !split.is_empty());
+            let keep: Vec<usize> = split.iter().flat_map(|s| s.keep.clone()).collect();
+            assert_eq!(keep, c.keep, "parts {parts}");
+            assert_eq!(split.iter().map(|s| s.rows.len()).sum::<usize>(), 6);
+            for s in &split {
+                assert_eq!(s.rows.last().unwrap().end, s.tokens());
+                assert_eq!(s.rows[0].start, 0);
+            }
+        }
+        let two: Vec<usize> = c.split(2).iter().map(|s| s.tokens()).collect();
+        assert_eq!(two, vec![10, 10]);
+    }
 
     #[test]
     fn rational_erf_is_within_5e_7_of_libm() {
