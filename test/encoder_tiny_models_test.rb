@@ -52,6 +52,12 @@ class EncoderTinyModelsTest < Minitest::Test
           assert_close input["pooled"][pooling], ours[i], "#{name} #{pooling} #{input["text"][0, 40].inspect}"
         end
       end
+      # All inputs in one batch: with 2+ threads the CPU path splits the
+      # rows between threads (whole rows per thread) instead of each GEMM.
+      whole = model.embed(texts, pooling: :mean, normalize: false, batch_size: texts.size)
+      inputs.each_with_index do |input, i|
+        assert_close input["pooled"]["mean"], whole[i], "#{name} one batch #{input["text"][0, 40].inspect}"
+      end
     end
 
     define_method("test_#{name.tr("-", "_")}_tokenizer_matches_transformers") do

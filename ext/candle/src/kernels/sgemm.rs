@@ -14,12 +14,17 @@
 //!
 //! The first k slice starts a tile from the bias (and, when accumulating, from
 //! what C holds: a residual); when a task is done, each of its rows' finished
-//! columns goes to an optional epilogue (an activation) while still in L2. Every row is
-//! computed with the same k slices in the same order wherever it sits in the
-//! batch, so a row's result does not depend on the rows around it.
+//! columns goes to an optional epilogue (an activation) while still in L2.
+//! Every row is computed with the same k slices in the same order wherever
+//! it sits in the batch, so a row's result does not depend on the rows
+//! around it, nor on the thread count.
 //!
 //! Threads: tasks are (row block, group of panels) pairs on the rayon pool,
-//! enough of them to keep every thread busy at batch 1.
+//! enough of them to keep every thread busy at batch 1. On this project's
+//! 2-core AVX2 machine one thread runs at 80-86 GFLOP/s on MiniLM's shapes
+//! (the kernel alone, in L1: 86); two threads at 120-165, about what
+//! PyTorch's `linear` (MKL) does on the same shapes and threads
+//! (`kernels/tests/sgemm.rs` has the ignored speed tests).
 
 use rayon::prelude::*;
 
@@ -27,7 +32,7 @@ use rayon::prelude::*;
 pub const MR: usize = 6;
 /// Output columns per micro-tile (two AVX vectors).
 pub const NR: usize = 16;
-/// Rows per activation block (packed once per task and k slice).
+/// Rows per activation block (at most; blocks are evened out).
 const MC: usize = 48;
 /// Longest k slice: a weight micro-panel is at most `KC * NR * 4` = 24 KiB
 /// (L1 holds it); a 384-wide layer's k is one slice, so C is written once.

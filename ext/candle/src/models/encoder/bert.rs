@@ -295,20 +295,7 @@ impl Bert {
         // Only real tokens go through the layers; pads come back as zeros.
         let compact = fast::Compact::of(&batch.mask, batch.rows, batch.len);
         let threads = candle_core::utils::get_num_threads();
-        if threads > 1 && batch.rows >= 2 * threads {
-            // Enough rows: each thread takes whole rows through every layer
-            // on its own (single-threaded GEMMs, no barrier between ops),
-            // two parts per thread so the faster one picks up the slack.
-            let parts = compact.split(2 * threads);
-            let outs: Vec<Result<Vec<f32>>> = parts.par_iter().map(|p| self.layers_host(host, batch, &pos, p, 1, cancel)).collect();
-            let mut out = vec![0f32; batch.rows * batch.len * h];
-            for (p, x) in parts.iter().zip(outs) {
-                p.scatter(&x?, h, &mut out);
-            }
-            return Ok(Some(out));
-        }
-        let x = self.layers_host(host, batch, &pos, &compact, threads, cancel)?;
-        Ok(Some(compact.expand(&x, h)))
+        fast::by_parts(&compact, h, threads, |part, threads| self.layers_host(host, batch, &pos, part, threads, cancel)).map(Some)
     }
 
     /// The embeddings and every layer for the tokens of `compact` (whole

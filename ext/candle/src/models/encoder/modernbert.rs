@@ -262,14 +262,32 @@ impl ModernBert {
         if let Some(&bad) = batch.ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(err!(Argument, "token id {bad} is outside the model's vocabulary ({})", c.vocab_size));
         }
-        let (t, h, f) = (batch.len, c.hidden, c.intermediate);
+        let (t, h) = (batch.len, c.hidden);
         // Only real tokens go through the layers; pads come back as zeros.
         let compact = fast::Compact::of(&batch.mask, batch.rows, t);
-        let n = compact.tokens();
         let hd = h / c.heads;
         let threads = candle_core::utils::get_num_threads();
-        let (gcos, gsin) = fast::rope_tables(t, hd, c.global_theta);
-        let (lcos, lsin) = fast::rope_tables(t, hd, c.local_theta);
+        let global = fast::rope_tables(t, hd, c.global_theta);
+        let local = fast::rope_tables(t, hd, c.local_theta);
+        let tables = [&global, &local];
+        fast::by_parts(&compact, h, threads, |part, threads| self.layers_host(host, batch, part, tables, threads, cancel)).map(Some)
+    }
+
+    /// The embeddings and every layer for the tokens of `compact` (whole
+    /// rows of `batch`), `[tokens, hidden]`; `threads` splits each GEMM.
+    /// `rope`: the global and the local (cos, sin) tables.
+    fn layers_host(
+        &self,
+        host: &Host,
+        batch: &Batch,
+        compact: &fast::Compact,
+        rope: [&(Vec<f32>, Vec<f32>); 2],
+        threads: usize,
+        cancel: &CancelToken,
+    ) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let (h, f) = (c.hidden, c.intermediate);
+        let n = compact.tokens();
         let embed = host.embed.get();
         let mut x = vec![0f32; n * h];
         x.par_chunks_mut(h).enumerate().for_each(|(i, row)| {
@@ -293,9 +311,9 @@ impl ModernBert {
                 None => &x,
             };
             l.qkv.forward_into(input, n, &mut qkv, false, threads);
-            let (cos, sin) = if l.window.is_some() { (&lcos, &lsin) } else { (&gcos, &gsin) };
-            fast::apply_rope(&mut qkv, &compact, c.heads, h, cos, sin);
-            fast::attention(&qkv, &compact, c.heads, h, l.window, &mut ctx);
+            let (cos, sin) = rope[l.window.is_some() as usize];
+            fast::apply_rope(&mut qkv, compact, c.heads, h, cos, sin);
+            fast::attention(&qkv, compact, c.heads, h, l.window, &mut ctx);
             l.out.forward_into(&ctx, n, &mut x, true, threads);
             normed.copy_from_slice(&x);
             l.mlp_norm.forward_inplace(&mut normed, h);
@@ -308,7 +326,7 @@ impl ModernBert {
             l.wo.forward_into(&gated, n, &mut x, true, threads);
         }
         host.final_norm.forward_inplace(&mut x, h);
-        Ok(Some(compact.expand(&x, h)))
+        Ok(x)
     }
 
     /// Hidden states `[rows * len, hidden]` (after the final norm).
