@@ -197,21 +197,17 @@ unsafe fn block(
                 // Rows past the block repeat its last row; their results are dropped.
                 let a: [*const f32; MR] = std::array::from_fn(|i| x.as_ptr().add((r0 + i.min(mr - 1)) * k + s.start));
                 let cptr = out.0.add(r0 * o + c0);
-                let mut acc = std::mem::MaybeUninit::<[f32; MR * NR]>::uninit();
-                if !micro_kernel(kc, &a, bp, cptr, o, load_c, bias, mr == MR && nc == NR, acc.as_mut_ptr()) {
-                    // SAFETY: a kernel that returns false has written all of acc.
-                    let acc = acc.assume_init_ref();
-                    for i in 0..mr {
-                        let crow = std::slice::from_raw_parts_mut(cptr.add(i * o), nc);
-                        let a = &acc[i * NR..][..nc];
-                        if load_c {
-                            crow.iter_mut().zip(a).for_each(|(c, a)| *c += a);
-                        } else {
-                            crow.copy_from_slice(a);
-                        }
-                        if !bias.is_null() {
-                            crow.iter_mut().zip(std::slice::from_raw_parts(bias, nc)).for_each(|(c, b)| *c += b);
-                        }
+                let acc = tile(kc, &a, bp);
+                for i in 0..mr {
+                    let crow = std::slice::from_raw_parts_mut(cptr.add(i * o), nc);
+                    let a = &acc[i * NR..][..nc];
+                    if load_c {
+                        crow.iter_mut().zip(a).for_each(|(c, a)| *c += a);
+                    } else {
+                        crow.copy_from_slice(a);
+                    }
+                    if !bias.is_null() {
+                        crow.iter_mut().zip(std::slice::from_raw_parts(bias, nc)).for_each(|(c, b)| *c += b);
                     }
                 }
                 r0 += mr;
@@ -227,31 +223,19 @@ unsafe fn block(
     }
 }
 
-/// The tile product over one k slice. When `full` and the CPU has the
-/// SIMD kernel, C is updated in place (`C = (C if load_c) + bias + A·B`)
-/// and true is returned; otherwise the product is left in `acc` for the
-/// caller, and false is returned.
-#[allow(clippy::too_many_arguments)]
+/// One tile's product `A · B` over one k slice, `[MR][NR]` (the rows that
+/// [`avx2::tiles`] does not take: a block's last rows, narrow panels, CPUs
+/// without AVX2).
 #[inline]
-unsafe fn micro_kernel(
-    kc: usize,
-    a: &[*const f32; MR],
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    load_c: bool,
-    bias: *const f32,
-    full: bool,
-    acc: *mut [f32; MR * NR],
-) -> bool {
+unsafe fn tile(kc: usize, a: &[*const f32; MR], b: *const f32) -> [f32; MR * NR] {
+    let mut acc = [0f32; MR * NR];
     #[cfg(target_arch = "x86_64")]
     if super::cpu::has_avx2() {
-        return avx2::kernel(kc, a, b, c, ldc, load_c, bias, full, acc);
+        avx2::tile_into(kc, a, b, &mut acc);
+        return acc;
     }
-    let _ = (c, ldc, load_c, bias, full);
-    acc.write([0.0; MR * NR]);
-    scalar_kernel(kc, a, b, &mut *acc);
-    false
+    scalar_kernel(kc, a, b, &mut acc);
+    acc
 }
 
 unsafe fn scalar_kernel(kc: usize, a: &[*const f32; MR], b: *const f32, acc: &mut [f32; MR * NR]) {
@@ -272,82 +256,58 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     /// `tiles` full 6 x 16 tiles down one panel: rows `x + t * 6 * ldx`,
-    /// C from `c + t * 6 * ldc`.
+    /// C from `c + t * 6 * ldc`, updated in registers: `C = (C if load_c)
+    /// + bias + A·B`.
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn tiles(tiles: usize, kc: usize, x: *const f32, ldx: usize, b: *const f32, c: *mut f32, ldc: usize, load_c: bool, bias: *const f32) {
+        let z = _mm256_setzero_ps();
+        let (b0, b1) = if bias.is_null() { (z, z) } else { (_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))) };
         for t in 0..tiles {
             let x0 = x.add(t * MR * ldx);
             let a: [*const f32; MR] = std::array::from_fn(|i| x0.add(i * ldx));
-            kernel(kc, &a, b, c.add(t * MR * ldc), ldc, load_c, bias, true, std::ptr::null_mut());
+            let c = c.add(t * MR * ldc);
+            for (i, [mut l, mut h]) in product(kc, &a, b).into_iter().enumerate() {
+                let cp = c.add(i * ldc);
+                if load_c {
+                    l = _mm256_add_ps(_mm256_loadu_ps(cp), l);
+                    h = _mm256_add_ps(_mm256_loadu_ps(cp.add(8)), h);
+                }
+                if !bias.is_null() {
+                    l = _mm256_add_ps(l, b0);
+                    h = _mm256_add_ps(h, b1);
+                }
+                _mm256_storeu_ps(cp, l);
+                _mm256_storeu_ps(cp.add(8), h);
+            }
         }
     }
 
-    /// The 6 x 16 tile in twelve accumulators.
-    #[allow(clippy::too_many_arguments)]
+    /// One tile's product into `acc` (`[MR][NR]`).
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile_into(kc: usize, a: &[*const f32; MR], b: *const f32, acc: &mut [f32; MR * NR]) {
+        for (i, [l, h]) in product(kc, a, b).into_iter().enumerate() {
+            _mm256_storeu_ps(acc.as_mut_ptr().add(i * NR), l);
+            _mm256_storeu_ps(acc.as_mut_ptr().add(i * NR + 8), h);
+        }
+    }
+
+    /// The 6 x 16 tile in twelve accumulators (the constant loops unroll,
+    /// so they stay in registers).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn kernel(
-        kc: usize,
-        a: &[*const f32; MR],
-        mut b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        load_c: bool,
-        bias: *const f32,
-        full: bool,
-        acc: *mut [f32; MR * NR],
-    ) -> bool {
-        let z = _mm256_setzero_ps();
-        let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21) = (z, z, z, z, z, z);
-        let (mut c30, mut c31, mut c40, mut c41, mut c50, mut c51) = (z, z, z, z, z, z);
-        let [a0p, a1p, a2p, a3p, a4p, a5p] = *a;
+    unsafe fn product(kc: usize, a: &[*const f32; MR], mut b: *const f32) -> [[__m256; 2]; MR] {
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
         for kk in 0..kc {
             let b0 = _mm256_loadu_ps(b);
             let b1 = _mm256_loadu_ps(b.add(8));
-            let a0 = _mm256_broadcast_ss(&*a0p.add(kk));
-            let a1 = _mm256_broadcast_ss(&*a1p.add(kk));
-            c00 = _mm256_fmadd_ps(a0, b0, c00);
-            c01 = _mm256_fmadd_ps(a0, b1, c01);
-            c10 = _mm256_fmadd_ps(a1, b0, c10);
-            c11 = _mm256_fmadd_ps(a1, b1, c11);
-            let a2 = _mm256_broadcast_ss(&*a2p.add(kk));
-            let a3 = _mm256_broadcast_ss(&*a3p.add(kk));
-            c20 = _mm256_fmadd_ps(a2, b0, c20);
-            c21 = _mm256_fmadd_ps(a2, b1, c21);
-            c30 = _mm256_fmadd_ps(a3, b0, c30);
-            c31 = _mm256_fmadd_ps(a3, b1, c31);
-            let a4 = _mm256_broadcast_ss(&*a4p.add(kk));
-            let a5 = _mm256_broadcast_ss(&*a5p.add(kk));
-            c40 = _mm256_fmadd_ps(a4, b0, c40);
-            c41 = _mm256_fmadd_ps(a4, b1, c41);
-            c50 = _mm256_fmadd_ps(a5, b0, c50);
-            c51 = _mm256_fmadd_ps(a5, b1, c51);
+            for (ci, ap) in acc.iter_mut().zip(a) {
+                let av = _mm256_broadcast_ss(&*ap.add(kk));
+                ci[0] = _mm256_fmadd_ps(av, b0, ci[0]);
+                ci[1] = _mm256_fmadd_ps(av, b1, ci[1]);
+            }
             b = b.add(NR);
         }
-        let rows = [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)];
-        if !full {
-            let p = acc as *mut f32;
-            for (i, (l, h)) in rows.into_iter().enumerate() {
-                _mm256_storeu_ps(p.add(i * NR), l);
-                _mm256_storeu_ps(p.add(i * NR + 8), h);
-            }
-            return false;
-        }
-        let (b0, b1) = if bias.is_null() { (z, z) } else { (_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))) };
-        for (i, (mut l, mut h)) in rows.into_iter().enumerate() {
-            let cp = c.add(i * ldc);
-            if load_c {
-                l = _mm256_add_ps(_mm256_loadu_ps(cp), l);
-                h = _mm256_add_ps(_mm256_loadu_ps(cp.add(8)), h);
-            }
-            if !bias.is_null() {
-                l = _mm256_add_ps(l, b0);
-                h = _mm256_add_ps(h, b1);
-            }
-            _mm256_storeu_ps(cp, l);
-            _mm256_storeu_ps(cp.add(8), h);
-        }
-        true
+        acc
     }
 }

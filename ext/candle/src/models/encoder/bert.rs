@@ -242,11 +242,6 @@ impl Bert {
         Ok(Bert { config, engine })
     }
 
-    /// Whether forwards run on the host path (`forward_host`).
-    pub fn has_host_path(&self) -> bool {
-        matches!(self.engine, Engine::Host(_))
-    }
-
     fn position_ids(&self, batch: &Batch) -> Vec<u32> {
         let (b, t) = (batch.rows, batch.len);
         let mut pos = Vec::with_capacity(b * t);
