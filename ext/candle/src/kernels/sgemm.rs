@@ -28,6 +28,8 @@
 
 use rayon::prelude::*;
 
+use super::pool::SyncPtr;
+
 /// Rows per micro-tile.
 pub const MR: usize = 6;
 /// Output columns per micro-tile (two AVX vectors).
@@ -69,19 +71,6 @@ impl PackedF32 {
         PackedF32 { data, out, inp }
     }
 
-    pub fn out(&self) -> usize {
-        self.out
-    }
-
-    pub fn inp(&self) -> usize {
-        self.inp
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.data.len() * NR * 4
-    }
-
     fn panels(&self) -> usize {
         self.out.div_ceil(NR)
     }
@@ -111,12 +100,6 @@ fn k_slices(k: usize) -> Vec<std::ops::Range<usize>> {
     (0..k).step_by(len).map(|a| a..(a + len).min(k)).collect()
 }
 
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: tasks write disjoint tiles of C.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
 /// `dst[n x o] = (dst if accumulate) + bias + x[n x k] · Wᵀ`, then `post`
 /// per row segment; `threads` ≤ 1 runs on the caller.
 pub fn sgemm(x: &[f32], n: usize, w: &PackedF32, dst: &mut [f32], ep: &Epilogue, threads: usize) {
@@ -143,7 +126,8 @@ pub fn sgemm(x: &[f32], n: usize, w: &PackedF32, dst: &mut [f32], ep: &Epilogue,
     let per_group = panels.div_ceil(groups);
     let groups = panels.div_ceil(per_group);
     let slices = k_slices(k);
-    let out = Out(dst.as_mut_ptr());
+    // tasks write disjoint tiles of C
+    let out = SyncPtr(dst.as_mut_ptr());
     let task = |t: usize| {
         let (rb, g) = (t / groups, t % groups);
         let rows = block_rows(rb);
@@ -165,7 +149,7 @@ unsafe fn block(
     x: &[f32],
     k: usize,
     w: &PackedF32,
-    out: Out,
+    out: SyncPtr<f32>,
     o: usize,
     rows: std::ops::Range<usize>,
     cols: std::ops::Range<usize>,
@@ -189,14 +173,14 @@ unsafe fn block(
             #[cfg(target_arch = "x86_64")]
             if nc == NR && super::cpu::has_avx2() {
                 let tiles = rows.len() / MR;
-                avx2::tiles(tiles, kc, x.as_ptr().add(r0 * k + s.start), k, bp, out.0.add(r0 * o + c0), o, load_c, bias);
+                avx2::tiles(tiles, kc, x.as_ptr().add(r0 * k + s.start), k, bp, out.get().add(r0 * o + c0), o, load_c, bias);
                 r0 += tiles * MR;
             }
             while r0 < rows.end {
                 let mr = MR.min(rows.end - r0);
                 // Rows past the block repeat its last row; their results are dropped.
                 let a: [*const f32; MR] = std::array::from_fn(|i| x.as_ptr().add((r0 + i.min(mr - 1)) * k + s.start));
-                let cptr = out.0.add(r0 * o + c0);
+                let cptr = out.get().add(r0 * o + c0);
                 let acc = tile(kc, &a, bp);
                 for i in 0..mr {
                     let crow = std::slice::from_raw_parts_mut(cptr.add(i * o), nc);
@@ -218,7 +202,7 @@ unsafe fn block(
     if let Some(post) = ep.post {
         let (c0, c1) = (cols.start * NR, (cols.end * NR).min(o));
         for r in rows {
-            post(std::slice::from_raw_parts_mut(out.0.add(r * o + c0), c1 - c0));
+            post(std::slice::from_raw_parts_mut(out.get().add(r * o + c0), c1 - c0));
         }
     }
 }

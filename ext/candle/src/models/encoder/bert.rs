@@ -167,11 +167,6 @@ pub fn prefixes(family: Family) -> &'static [&'static str] {
     }
 }
 
-/// Whether a model loaded from `ws` runs on the host path.
-pub fn host_path(ws: &Weights) -> bool {
-    ws.device().is_cpu() && ws.dtype() == candle_core::DType::F32 && std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() != Ok("1")
-}
-
 impl Bert {
     pub fn load(config: Config, ws: &Weights) -> Result<Bert> {
         let c = &config;
@@ -183,7 +178,7 @@ impl Bert {
         let pos = ws.backbone("embeddings.position_embeddings.weight", &[c.max_positions, h])?;
         let types = if c.type_vocab > 0 { Some(ws.backbone("embeddings.token_type_embeddings.weight", &[c.type_vocab, h])?) } else { None };
         let emb_ln = ln("embeddings.LayerNorm")?;
-        let host = host_path(ws);
+        let host = fast::host_path(ws);
         let mut layers = Vec::new();
         let mut host_layers = Vec::new();
         for i in 0..c.layers {

@@ -25,8 +25,15 @@ use rayon::prelude::*;
 use crate::kernels::sgemm::{sgemm, Epilogue, PackedF32};
 
 use super::nn::{Act, LayerNorm, Linear};
+use super::weights::Weights;
 use crate::err;
 use crate::error::Result;
+
+/// Whether a model loaded from `ws` runs on the host path (CPU, F32, and
+/// not `CANDLE_ENCODER_CANDLE_OPS=1`).
+pub fn host_path(ws: &Weights) -> bool {
+    ws.device().is_cpu() && ws.dtype() == DType::F32 && std::env::var("CANDLE_ENCODER_CANDLE_OPS").as_deref() != Ok("1")
+}
 
 /// A tensor's values as F32 on the host (a copy).
 pub fn host_vec(t: &Tensor) -> Result<Vec<f32>> {
@@ -87,8 +94,8 @@ impl HostNorm {
     pub fn forward_inplace(&self, x: &mut [f32], dim: usize) {
         let (w, b) = (&self.w[..], self.b.as_deref());
         x.par_chunks_mut(dim).for_each(|row| {
-            let mean = sum8(row) / dim as f32;
-            let var = sum_sq8(row, mean) / dim as f32;
+            let mean = sum8(row, |x| x) / dim as f32;
+            let var = sum8(row, |x| (x - mean) * (x - mean)) / dim as f32;
             let inv = 1.0 / (var + self.eps).sqrt();
             match b {
                 Some(b) => row.iter_mut().zip(w).zip(b).for_each(|((v, w), b)| *v = (*v - mean) * inv * w + b),
@@ -98,32 +105,18 @@ impl HostNorm {
     }
 }
 
-/// Sum with eight independent accumulators (vectorizes; no reassociation
-/// of a single chain).
+/// Σ f(v) with eight independent accumulators (vectorizes; no single long
+/// dependency chain).
 #[inline]
-fn sum8(v: &[f32]) -> f32 {
+fn sum8(v: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     let mut acc = [0f32; 8];
     let mut chunks = v.chunks_exact(8);
     for c in &mut chunks {
         for i in 0..8 {
-            acc[i] += c[i];
+            acc[i] += f(c[i]);
         }
     }
-    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
-}
-
-/// Σ (v - mean)² with eight independent accumulators (vectorizes).
-#[inline]
-fn sum_sq8(v: &[f32], mean: f32) -> f32 {
-    let mut acc = [0f32; 8];
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        for i in 0..8 {
-            let d = c[i] - mean;
-            acc[i] += d * d;
-        }
-    }
-    acc.iter().sum::<f32>() + chunks.remainder().iter().map(|&x| (x - mean) * (x - mean)).sum::<f32>()
+    acc.iter().sum::<f32>() + chunks.remainder().iter().map(|&x| f(x)).sum::<f32>()
 }
 
 /// erf(x) as a rational function of x on [-4, 4] (±1 beyond, to f32

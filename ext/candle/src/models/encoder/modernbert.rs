@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use rayon::prelude::*;
 
-use super::bert;
 use super::fast::{self, HostLinear, HostNorm};
 use super::nn::{attend, one_line, padding_mask, split_qkv, Act, LayerNorm, Linear};
 use super::weights::{Table, Weights};
@@ -218,7 +217,7 @@ impl ModernBert {
         let ln = |name: &str| LayerNorm::load(ws, &format!("{p}{name}"), h, c.eps, c.norm_bias);
         let embed_name = "embeddings.tok_embeddings.weight";
         let embed_norm = ln("embeddings.norm")?;
-        let host = bert::host_path(ws);
+        let host = fast::host_path(ws);
         let mut layers = Vec::new();
         let mut host_layers = Vec::new();
         for (i, window) in c.windows.iter().enumerate() {

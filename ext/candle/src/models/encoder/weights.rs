@@ -137,24 +137,16 @@ impl Weights {
         let e = &self.entries[&actual];
         let count: usize = shape.iter().product();
         if e.dtype == DType::F32 && cfg!(target_endian = "little") && e.start % 4 == 0 && e.end - e.start == count as u64 * 4 {
-            let page = 4096u64;
-            let base = e.start / page * page;
-            let skip = (e.start - base) as usize;
             // SAFETY: the file is an immutable cache blob (or the user's
             // own file, which they must not truncate while it is loaded);
             // the map is read-only and outlives every slice made from it.
-            let map = unsafe { memmap2::MmapOptions::new().offset(base).len(skip + count * 4).map(&self.files[e.file]) };
+            // (memmap2 aligns the offset down to a page itself.)
+            let map = unsafe { memmap2::MmapOptions::new().offset(e.start).len(count * 4).map(&self.files[e.file]) };
             if let Ok(map) = map {
-                return Ok(Table::Mapped { map, skip, len: count });
+                return Ok(Table::Mapped(map));
             }
         }
-        let t = self.get(name, shape)?;
-        let v = t
-            .flatten_all()
-            .and_then(|t| t.to_dtype(DType::F32))
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(|err| err!(InvalidModelFile, "{}: tensor {actual}: {}", self.source, super::nn::one_line(&err)))?;
-        Ok(Table::Owned(v))
+        Ok(Table::Owned(super::fast::host_vec(&self.get(name, shape)?)?))
     }
 
     /// The file's spelling of `name`, whose shape must be `shape`.
@@ -224,16 +216,16 @@ impl Weights {
 /// An F32 table (embeddings) for the host path.
 pub enum Table {
     /// In place in the file: only the pages of rows used are resident.
-    Mapped { map: memmap2::Mmap, skip: usize, len: usize },
+    Mapped(memmap2::Mmap),
     Owned(Vec<f32>),
 }
 
 impl Table {
     pub fn get(&self) -> &[f32] {
         match self {
-            // SAFETY: `skip` is 4-byte aligned within a page-aligned map, and
-            // the map holds `len` f32s after it (checked when made).
-            Table::Mapped { map, skip, len } => unsafe { std::slice::from_raw_parts(map.as_ptr().add(*skip) as *const f32, *len) },
+            // SAFETY: the map starts at a 4-byte aligned file offset (so a
+            // 4-byte aligned address) and holds whole f32s (checked when made).
+            Table::Mapped(map) => unsafe { std::slice::from_raw_parts(map.as_ptr() as *const f32, map.len() / 4) },
             Table::Owned(v) => v,
         }
     }
